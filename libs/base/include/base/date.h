@@ -1,0 +1,55 @@
+#pragma once
+// date: a calendar day (proleptic Gregorian, UTC), held as days since
+// 1970-01-01. Business dates, trade and settlement dates, expiries.
+// timestamp: milliseconds since the Unix epoch, UTC.
+// Value types, safe to copy between threads.
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace posd {
+
+class date {
+public:
+    constexpr date() = default;
+    static constexpr date from_days(std::int32_t days) { date d; d.days_ = days; return d; }
+    static std::optional<date> from_ymd(int year, int month, int day);
+    // Strict "YYYY-MM-DD", years 1900..2999.
+    static std::optional<date> parse(std::string_view text);
+
+    constexpr std::int32_t days() const { return days_; }
+    int year() const;
+    int month() const;
+    int day() const;
+    // 0 = Monday .. 6 = Sunday (ISO order).
+    int weekday() const;
+    bool is_weekend() const { return weekday() >= 5; }
+    date plus_days(std::int32_t n) const { return from_days(days_ + n); }
+    // The first Monday..Friday strictly after this date.
+    date next_weekday() const;
+
+    std::string to_string() const;
+    void append_to(std::string& out) const;
+
+    friend constexpr bool operator==(date, date) = default;
+    friend constexpr std::strong_ordering operator<=>(date a, date b) { return a.days_ <=> b.days_; }
+
+private:
+    std::int32_t days_ = 0;
+};
+
+struct timestamp {
+    std::int64_t ms = 0;
+    // RFC 3339 "YYYY-MM-DDTHH:MM:SS[.fff...](Z|+HH:MM|-HH:MM)" or a bare date.
+    static std::optional<timestamp> parse(std::string_view text);
+    std::string to_string() const; // "YYYY-MM-DDTHH:MM:SS.mmmZ"
+    void append_to(std::string& out) const;
+    date utc_date() const;
+    friend constexpr bool operator==(timestamp, timestamp) = default;
+    friend constexpr auto operator<=>(timestamp, timestamp) = default;
+};
+
+} // namespace posd

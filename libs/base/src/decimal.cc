@@ -1,0 +1,194 @@
+#include "base/decimal.h"
+
+#include "base/limits.h"
+#include "base/vassert.h"
+
+#include <array>
+
+namespace posd {
+namespace {
+
+using raw_t = decimal::raw_type;
+
+constexpr raw_t pow10(int n) {
+    raw_t r = 1;
+    for (int i = 0; i < n; ++i) r *= 10;
+    return r;
+}
+
+// Divides with rounding half away from zero.
+raw_t div_round(raw_t num, raw_t den) {
+    raw_t q = num / den;
+    raw_t r = num % den;
+    raw_t twice = (r < 0 ? -r : r) * 2;
+    raw_t aden = den < 0 ? -den : den;
+    if (twice >= aden) q += ((num < 0) != (den < 0)) ? -1 : 1;
+    return q;
+}
+
+std::string_view format_digits(raw_t v, std::array<char, 48>& buf) {
+    bool neg = v < 0;
+    // Work with the negative magnitude so that the minimum value is safe.
+    raw_t n = neg ? v : -v;
+    std::size_t pos = buf.size();
+    raw_t frac_part = -(n % decimal::unit);
+    raw_t int_part = -(n / decimal::unit);
+    if (frac_part != 0) {
+        int places = decimal::scale;
+        while (frac_part % 10 == 0) { frac_part /= 10; --places; }
+        for (int i = 0; i < places; ++i) {
+            buf[--pos] = static_cast<char>('0' + static_cast<int>(frac_part % 10));
+            frac_part /= 10;
+        }
+        buf[--pos] = '.';
+    }
+    do {
+        buf[--pos] = static_cast<char>('0' + static_cast<int>(int_part % 10));
+        int_part /= 10;
+    } while (int_part != 0);
+    if (neg) buf[--pos] = '-';
+    return {buf.data() + pos, buf.size() - pos};
+}
+
+} // namespace
+
+decimal decimal::from_scaled(std::int64_t mantissa, int fraction_digits) {
+    vassert(fraction_digits >= 0 && fraction_digits <= scale, "fraction digits {}", fraction_digits);
+    return from_raw(raw_t{mantissa} * pow10(scale - fraction_digits));
+}
+
+decimal::parse_error decimal::parse(std::string_view s, decimal& out) {
+    std::size_t i = 0;
+    bool neg = false;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) { neg = s[i] == '-'; ++i; }
+    // Collect significant digits into a mantissa with a base-10 exponent.
+    raw_t mant = 0;
+    int mant_digits = 0;   // significant digits held in mant (leading zeros skipped)
+    int exp10 = 0;         // value = mant * 10^exp10
+    bool any_digit = false;
+    bool dropped_nonzero = false;
+    auto take = [&](char c, bool fraction) {
+        any_digit = true;
+        int d = c - '0';
+        if (mant_digits == 0 && d == 0) {
+            if (fraction) --exp10;
+            return;
+        }
+        if (mant_digits < 36) {
+            mant = mant * 10 + d;
+            ++mant_digits;
+            if (fraction) --exp10;
+        } else {
+            // Beyond 36 significant digits the value is out of any range we accept.
+            if (!fraction) ++exp10;
+            if (d != 0) dropped_nonzero = true;
+        }
+    };
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') take(s[i++], false);
+    if (!any_digit) return parse_error::malformed; // ".5" is not a number
+    if (i < s.size() && s[i] == '.') {
+        ++i;
+        bool frac_digit = false;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') { take(s[i++], true); frac_digit = true; }
+        if (!frac_digit) return parse_error::malformed;
+    }
+    if (!any_digit) return parse_error::malformed;
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        bool eneg = false;
+        if (i < s.size() && (s[i] == '-' || s[i] == '+')) { eneg = s[i] == '-'; ++i; }
+        int e = 0;
+        bool edigit = false;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+            if (e < 10000) e = e * 10 + (s[i] - '0');
+            ++i;
+            edigit = true;
+        }
+        if (!edigit) return parse_error::malformed;
+        exp10 += eneg ? -e : e;
+    }
+    if (i != s.size()) return parse_error::malformed;
+    if (dropped_nonzero) return parse_error::out_of_range;
+    if (mant == 0) { out = decimal{}; return parse_error::none; }
+    // Trailing zeros of the mantissa do not count as precision.
+    while (mant % 10 == 0) { mant /= 10; ++exp10; }
+    if (exp10 < -scale) return parse_error::too_precise;
+    int digits = 0;
+    for (raw_t m = mant; m != 0; m /= 10) ++digits;
+    int integer_digits = digits + exp10;
+    if (integer_digits > limits::decimal_integer_digits_max) return parse_error::out_of_range;
+    raw_t raw = mant * pow10(exp10 + scale);
+    out = from_raw(neg ? -raw : raw);
+    return parse_error::none;
+}
+
+std::optional<decimal> decimal::parse(std::string_view text) {
+    decimal d;
+    if (parse(text, d) != parse_error::none) return std::nullopt;
+    return d;
+}
+
+decimal decimal::round(int places) const {
+    vassert(places >= 0 && places <= scale, "places {}", places);
+    if (places == scale) return *this;
+    raw_t step = pow10(scale - places);
+    return from_raw(div_round(raw_, step) * step);
+}
+
+std::optional<decimal> decimal::add(decimal a, decimal b) {
+    raw_t r;
+    if (__builtin_add_overflow(a.raw_, b.raw_, &r)) return std::nullopt;
+    return from_raw(r);
+}
+
+std::optional<decimal> decimal::sub(decimal a, decimal b) {
+    raw_t r;
+    if (__builtin_sub_overflow(a.raw_, b.raw_, &r)) return std::nullopt;
+    return from_raw(r);
+}
+
+std::optional<decimal> decimal::mul(decimal a, decimal b) {
+    raw_t r;
+    if (__builtin_mul_overflow(a.raw_, b.raw_, &r)) return std::nullopt;
+    return from_raw(div_round(r, unit));
+}
+
+std::optional<decimal> decimal::div(decimal a, decimal b) {
+    if (b.raw_ == 0) return std::nullopt;
+    raw_t n;
+    if (__builtin_mul_overflow(a.raw_, unit, &n)) return std::nullopt;
+    return from_raw(div_round(n, b.raw_));
+}
+
+decimal operator+(decimal a, decimal b) {
+    auto r = decimal::add(a, b);
+    vassert(r.has_value(), "decimal overflow: {} + {}", a.to_string(), b.to_string());
+    return *r;
+}
+
+decimal operator-(decimal a, decimal b) {
+    auto r = decimal::sub(a, b);
+    vassert(r.has_value(), "decimal overflow: {} - {}", a.to_string(), b.to_string());
+    return *r;
+}
+
+decimal operator-(decimal a) { return decimal{} - a; }
+
+std::string decimal::to_string() const {
+    std::array<char, 48> buf;
+    return std::string(format_digits(raw_, buf));
+}
+
+void decimal::append_to(std::string& out) const {
+    std::array<char, 48> buf;
+    out.append(format_digits(raw_, buf));
+}
+
+std::int64_t decimal::to_units() const {
+    vassert(raw_ % unit == 0, "not an integer: {}", to_string());
+    raw_t u = raw_ / unit;
+    vassert(u >= INT64_MIN && u <= INT64_MAX, "units out of range: {}", to_string());
+    return static_cast<std::int64_t>(u);
+}
+
+} // namespace posd

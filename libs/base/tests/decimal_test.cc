@@ -1,0 +1,81 @@
+#include "base/decimal.h"
+
+#include <catch2/catch.hpp>
+
+using posd::decimal;
+
+static decimal d(const char* s) {
+    auto v = decimal::parse(s);
+    REQUIRE(v.has_value());
+    return *v;
+}
+
+TEST_CASE("decimal parses plain, signed, fractional and exponent forms") {
+    CHECK(d("0").raw() == 0);
+    CHECK(d("12.5").to_string() == "12.5");
+    CHECK(d("-0.000000001").to_string() == "-0.000000001");
+    CHECK(d("+100").to_string() == "100");
+    CHECK(d("1.50000000000").to_string() == "1.5"); // trailing zeros are not precision
+    CHECK(d("1e3").to_string() == "1000");
+    CHECK(d("1.25E-2").to_string() == "0.0125");
+    CHECK(d("999999999999999999").to_string() == "999999999999999999");
+    CHECK(d("-0").is_zero());
+}
+
+TEST_CASE("decimal rejects malformed, too precise and out-of-range text") {
+    decimal out;
+    using pe = decimal::parse_error;
+    CHECK(decimal::parse("", out) == pe::malformed);
+    CHECK(decimal::parse("-", out) == pe::malformed);
+    CHECK(decimal::parse("1.", out) == pe::malformed);
+    CHECK(decimal::parse(".5", out) == pe::malformed);
+    CHECK(decimal::parse("1e", out) == pe::malformed);
+    CHECK(decimal::parse("12a", out) == pe::malformed);
+    CHECK(decimal::parse("1 ", out) == pe::malformed);
+    CHECK(decimal::parse("0x10", out) == pe::malformed);
+    CHECK(decimal::parse("0.0000000001", out) == pe::too_precise);
+    CHECK(decimal::parse("1e-10", out) == pe::too_precise);
+    CHECK(decimal::parse("1000000000000000000", out) == pe::out_of_range); // 19 integer digits
+    CHECK(decimal::parse("1e18", out) == pe::out_of_range);
+    CHECK(decimal::parse("1e99999", out) == pe::out_of_range);
+    CHECK(decimal::parse(std::string(400, '9'), out) == pe::out_of_range);
+}
+
+TEST_CASE("decimal arithmetic is exact and rounds half away from zero") {
+    CHECK((d("0.1") + d("0.2")) == d("0.3"));
+    CHECK((d("1") - d("1.000000001")).to_string() == "-0.000000001");
+    CHECK(decimal::mul(d("12.34"), d("100"))->to_string() == "1234");
+    CHECK(decimal::mul(d("0.000000001"), d("0.5"))->to_string() == "0.000000001");   // 0.0000000005 -> up
+    CHECK(decimal::mul(d("-0.000000001"), d("0.5"))->to_string() == "-0.000000001"); // away from zero
+    CHECK(decimal::mul(d("0.000000001"), d("0.4"))->is_zero());
+    CHECK(decimal::div(d("1"), d("3"))->to_string() == "0.333333333");
+    CHECK(decimal::div(d("2"), d("3"))->to_string() == "0.666666667");
+    CHECK(decimal::div(d("-2"), d("3"))->to_string() == "-0.666666667");
+    CHECK_FALSE(decimal::div(d("1"), d("0")).has_value());
+    CHECK(d("2.5").round(0) == d("3"));
+    CHECK(d("-2.5").round(0) == d("-3"));
+    CHECK(d("2.49").round(0) == d("2"));
+    CHECK(d("1.005").round(2) == d("1.01"));
+    CHECK(d("-1.005").round(2) == d("-1.01"));
+    CHECK(d("1.004999999").round(2) == d("1"));
+}
+
+TEST_CASE("decimal overflow is detected, never wrapped") {
+    decimal big = decimal::from_raw(static_cast<decimal::raw_type>(~posd::uint128_t{0} >> 1));
+    CHECK_FALSE(decimal::add(big, d("0.000000001")).has_value());
+    CHECK_FALSE(decimal::sub(-big, d("1")).has_value());
+    CHECK_FALSE(decimal::mul(d("999999999999999999"), d("999999999999999999")).has_value());
+    CHECK(decimal::mul(d("99999999"), d("1000000000000")).has_value()); // price max x quantity max
+}
+
+TEST_CASE("decimal formats without exponent or trailing zeros") {
+    CHECK(decimal::from_units(-42).to_string() == "-42");
+    CHECK(decimal::from_scaled(-5, 1).to_string() == "-0.5");
+    CHECK(decimal::from_scaled(123456789, 9).to_string() == "0.123456789");
+    std::string s = "x=";
+    d("-7.25").append_to(s);
+    CHECK(s == "x=-7.25");
+    CHECK(d("5").to_units() == 5);
+    CHECK(d("5").is_integer());
+    CHECK_FALSE(d("5.1").is_integer());
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything posd needs to build, test and run on Debian 12.
+# Idempotent: a second run installs nothing new.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libfmt-dev libsimdjson-dev protobuf-compiler libprotobuf-dev
+  libboost-dev libboost-program-options-dev
+  catch2
+  librdkafka-dev librocksdb-dev prometheus-cpp-dev kcat
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
