@@ -54,3 +54,27 @@ function(posd_test name)
   posd_apply_flags(${name})
   catch_discover_tests(${name} TEST_PREFIX "${name}:" PROPERTIES TIMEOUT 600)
 endfunction()
+
+# posd_module(<name> [DEPS ...] [PUBLIC_DEPS ...] [TEST_DEPS ...])
+# The convention for libs/<name>: every src/*.cc is part of posd::<name>,
+# headers are under include/<name>/, and every tests/*_test.cc is part of
+# one Catch2 binary <name>_tests.
+function(posd_module name)
+  cmake_parse_arguments(ARG "" "" "DEPS;PUBLIC_DEPS;TEST_DEPS" ${ARGN})
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.cc)
+  posd_library(${name} SOURCES ${srcs} DEPS ${ARG_DEPS} PUBLIC_DEPS ${ARG_PUBLIC_DEPS})
+  file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/*_test.cc)
+  if(tests)
+    posd_test(${name}_tests SOURCES ${tests} DEPS posd::${name} ${ARG_TEST_DEPS})
+  endif()
+endfunction()
+
+# Adds every immediate subdirectory of the current one that has a CMakeLists.txt.
+function(posd_add_subdirectories)
+  file(GLOB children LIST_DIRECTORIES true CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*)
+  foreach(child ${children})
+    if(IS_DIRECTORY ${child} AND EXISTS ${child}/CMakeLists.txt)
+      add_subdirectory(${child})
+    endif()
+  endforeach()
+endfunction()

@@ -9,6 +9,8 @@ namespace posd {
 namespace {
 
 using raw_t = decimal::raw_type;
+constexpr raw_t INT128_MAX_VALUE = static_cast<raw_t>(~uint128_t{0} >> 1);
+constexpr raw_t INT128_MIN_VALUE = -INT128_MAX_VALUE - 1;
 
 constexpr raw_t pow10(int n) {
     raw_t r = 1;
@@ -148,16 +150,54 @@ std::optional<decimal> decimal::sub(decimal a, decimal b) {
 }
 
 std::optional<decimal> decimal::mul(decimal a, decimal b) {
-    raw_t r;
-    if (__builtin_mul_overflow(a.raw_, b.raw_, &r)) return std::nullopt;
-    return from_raw(div_round(r, unit));
+    // |a|*|b|/unit without a 256-bit intermediate: split each magnitude into
+    // whole units (q) and fraction (r), so that
+    //   a*b/unit = aq*bq*unit + aq*br + ar*bq + ar*br/unit
+    // where only the last term is fractional. All terms are non-negative, so
+    // rounding that term half up rounds the whole half away from zero. Any
+    // result that fits is computed exactly; only a result that does not fit
+    // overflows.
+    if (a.raw_ == INT128_MIN_VALUE || b.raw_ == INT128_MIN_VALUE) return std::nullopt;
+    bool neg = (a.raw_ < 0) != (b.raw_ < 0);
+    uint128_t x = static_cast<uint128_t>(a.raw_ < 0 ? -a.raw_ : a.raw_);
+    uint128_t y = static_cast<uint128_t>(b.raw_ < 0 ? -b.raw_ : b.raw_);
+    const uint128_t u = static_cast<uint128_t>(unit);
+    uint128_t xq = x / u, xr = x % u, yq = y / u, yr = y % u;
+    uint128_t t1, t2, t3, sum;
+    if (__builtin_mul_overflow(xq, yq, &t1) || __builtin_mul_overflow(t1, u, &t1)) return std::nullopt;
+    if (__builtin_mul_overflow(xq, yr, &t2) || __builtin_mul_overflow(xr, yq, &t3)) return std::nullopt;
+    uint128_t t4 = xr * yr; // < 10^18
+    uint128_t t4q = t4 / u + (t4 % u * 2 >= u ? 1 : 0);
+    if (__builtin_add_overflow(t1, t2, &sum) || __builtin_add_overflow(sum, t3, &sum) ||
+        __builtin_add_overflow(sum, t4q, &sum))
+        return std::nullopt;
+    if (sum > static_cast<uint128_t>(INT128_MAX_VALUE)) return std::nullopt;
+    raw_t r = static_cast<raw_t>(sum);
+    return from_raw(neg ? -r : r);
 }
 
 std::optional<decimal> decimal::div(decimal a, decimal b) {
     if (b.raw_ == 0) return std::nullopt;
-    raw_t n;
-    if (__builtin_mul_overflow(a.raw_, unit, &n)) return std::nullopt;
-    return from_raw(div_round(n, b.raw_));
+    if (a.raw_ == INT128_MIN_VALUE || b.raw_ == INT128_MIN_VALUE) return std::nullopt;
+    bool neg = (a.raw_ < 0) != (b.raw_ < 0);
+    uint128_t x = static_cast<uint128_t>(a.raw_ < 0 ? -a.raw_ : a.raw_);
+    uint128_t y = static_cast<uint128_t>(b.raw_ < 0 ? -b.raw_ : b.raw_);
+    // Long division: whole part, then nine fraction digits one at a time, so
+    // no intermediate exceeds 10 * y; then round half away from zero.
+    uint128_t q = x / y, r = x % y;
+    uint128_t result;
+    if (__builtin_mul_overflow(q, static_cast<uint128_t>(unit), &result)) return std::nullopt;
+    uint128_t frac = 0;
+    for (int i = 0; i < scale; ++i) {
+        r *= 10;
+        frac = frac * 10 + r / y;
+        r %= y;
+    }
+    if (r >= y - r) ++frac; // r*2 >= y without overflow
+    if (__builtin_add_overflow(result, frac, &result)) return std::nullopt;
+    if (result > static_cast<uint128_t>(INT128_MAX_VALUE)) return std::nullopt;
+    raw_t v = static_cast<raw_t>(result);
+    return from_raw(neg ? -v : v);
 }
 
 decimal operator+(decimal a, decimal b) {

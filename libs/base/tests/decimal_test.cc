@@ -52,6 +52,10 @@ TEST_CASE("decimal arithmetic is exact and rounds half away from zero") {
     CHECK(decimal::div(d("2"), d("3"))->to_string() == "0.666666667");
     CHECK(decimal::div(d("-2"), d("3"))->to_string() == "-0.666666667");
     CHECK_FALSE(decimal::div(d("1"), d("0")).has_value());
+    CHECK(decimal::div(d("100000000000000000"), d("300000000000000000"))->to_string() == "0.333333333");
+    CHECK(decimal::div(d("0.000000005"), d("0.00000001"))->to_string() == "0.5");
+    CHECK(decimal::div(d("1"), d("0.000000003"))->to_string() == "333333333.333333333");
+    CHECK(decimal::div(d("0.000000001"), d("2"))->to_string() == "0.000000001");
     CHECK(d("2.5").round(0) == d("3"));
     CHECK(d("-2.5").round(0) == d("-3"));
     CHECK(d("2.49").round(0) == d("2"));
@@ -66,6 +70,11 @@ TEST_CASE("decimal overflow is detected, never wrapped") {
     CHECK_FALSE(decimal::sub(-big, d("1")).has_value());
     CHECK_FALSE(decimal::mul(d("999999999999999999"), d("999999999999999999")).has_value());
     CHECK(decimal::mul(d("99999999"), d("1000000000000")).has_value()); // price max x quantity max
+    // Results that fit are exact even when the raw product would not fit.
+    CHECK(decimal::mul(d("100000000000000000"), d("1000000000"))->to_string() == "100000000000000000000000000");
+    CHECK(decimal::mul(d("-123456789012.123456789"), d("1000.5"))->to_string() == "-123518517406629.518517395");
+    CHECK(decimal::mul(d("-0.5"), d("-0.000000003"))->to_string() == "0.000000002");
+    CHECK_FALSE(decimal::mul(d("100000000000000000"), d("100000000000000000")).has_value());
 }
 
 TEST_CASE("decimal formats without exponent or trailing zeros") {

@@ -22,6 +22,13 @@ inline constexpr int decimal_fraction_digits_max = 9;
 inline constexpr std::int64_t quantity_units_max = 1'000'000'000'000;   // 1e12
 inline constexpr std::int64_t amount_units_max = 1'000'000'000'000'000; // 1e15
 inline constexpr std::int64_t price_units_max = 100'000'000;            // 1e8
+// Magnitude caps for state: a record that would take a position's quantity
+// or an account's balance beyond these is rejected NUMBER_OUT_OF_RANGE.
+inline constexpr std::int64_t position_quantity_units_max = quantity_units_max;
+inline constexpr std::int64_t balance_units_max = 1'000'000'000'000'000'000; // 1e18
+// Caps for reference data multipliers (so market values stay far inside a decimal).
+inline constexpr std::int64_t factor_units_max = 100;
+inline constexpr std::int64_t contract_size_units_max = 10'000;
 // Applied activity ids remembered per partition for idempotency.
 inline constexpr std::size_t applied_ids_retained_default = 1'000'000;
 // Records the engine accepts in one batch.

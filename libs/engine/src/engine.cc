@@ -1,0 +1,701 @@
+#include "engine/engine.h"
+
+#include "base/limits.h"
+#include "base/vassert.h"
+#include "engine/margin.h"
+#include "engine/valuation.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+namespace posd::engine {
+
+batch_counts& batch_counts::operator+=(const batch_counts& o) {
+    records_in += o.records_in;
+    applied += o.applied;
+    duplicates += o.duplicates;
+    rejected += o.rejected;
+    controls += o.controls;
+    return *this;
+}
+
+namespace {
+
+using model::reason;
+
+// A position as the batch sees it: its current version, plus what it last
+// contributed to its account's concentration (so that a change adds only
+// the difference).
+struct position_entry {
+    model::position pos;
+    model::position before;     // as at the start of the current change
+    bool dirty = false;
+    bool in_store = false;
+};
+
+struct account_entry {
+    model::margin_balance bal;
+    concentration_map concs;
+    std::set<std::string, std::less<>> dirty_concs;
+    bool dirty = false;
+};
+
+struct managed_entry {
+    model::managed_position mp;
+    bool dirty = false;
+};
+
+// The open control-break group.
+struct group {
+    std::string position_key;
+    std::string account_key;
+    std::string product_line; // the last record's, for the managed position join
+    std::vector<std::string> activity_ids;
+    std::vector<std::int64_t> offsets;
+    timestamp event_time;
+};
+
+// One change of a position outside the record path (settlement release or
+// re-valuation): the ids it settles.
+struct side_change {
+    std::vector<std::string> activity_ids;
+};
+
+decimal checked(std::optional<decimal> v, bool& ok) {
+    if (!v) {
+        ok = false;
+        return decimal{};
+    }
+    return *v;
+}
+
+bool within(decimal v, std::int64_t units_max) {
+    return v.abs() <= decimal::from_units(units_max);
+}
+
+class batch {
+public:
+    batch(std::int32_t partition, const engine_config& config, const reference_data& refdata,
+          state_reader& state, timestamp now)
+        : partition_(partition), config_(config), ref_(refdata), state_(state), now_(now) {
+        ws_.partition = partition;
+        if (!state_.load_meta(partition, meta_)) {
+            meta_ = model::partition_meta{};
+            meta_.partition = partition;
+        }
+    }
+
+    void apply(const input_record& in) {
+        ++ws_.counts.records_in;
+        if (in.offset >= 0 && in.offset < meta_.next_offset) {
+            // Already applied by an earlier batch (a redelivery after a
+            // crash or rebalance): the state says so, whatever the record is.
+            ++ws_.counts.duplicates;
+            return;
+        }
+        if (!meta_.business_date)
+            meta_.business_date = config_.initial_business_date.value_or(now_.utc_date());
+        std::visit(
+            [&](const auto& rec) {
+                using T = std::decay_t<decltype(rec)>;
+                if constexpr (std::is_same_v<T, model::reject>) {
+                    reject_record(in, rec);
+                } else if constexpr (std::is_same_v<T, model::control_record>) {
+                    apply_control(in, rec);
+                } else {
+                    apply_activity(in, rec);
+                }
+            },
+            in.decoded);
+        if (in.offset >= 0) meta_.next_offset = std::max(meta_.next_offset, in.offset + 1);
+    }
+
+    void revalue_cusip(std::string_view cusip) {
+        std::vector<std::string> keys;
+        state_.for_each_position_key_in_cusip(partition_, cusip,
+                                              [&](std::string_view k) { keys.emplace_back(k); });
+        for (auto& [k, e] : positions_)
+            if (!e.in_store && e.dirty && e.pos.cusip == cusip) keys.push_back(k);
+        std::map<std::string, side_change> changes;
+        for (auto& k : keys) changes[k];
+        std::map<std::string, model::margin_balance> accounts_before;
+        revalue_positions(changes, accounts_before, /*roll_prices=*/false, /*offset=*/-1);
+    }
+
+    write_set finish() {
+        close_group();
+        ws_.meta = meta_;
+        for (auto& k : position_order_) ws_.positions.push_back(positions_.at(k).pos);
+        for (auto& k : managed_order_) ws_.managed_positions.push_back(managed_.at(k).mp);
+        for (auto& k : account_order_) {
+            auto& a = accounts_.at(k);
+            if (a.dirty) ws_.balances.push_back(a.bal);
+            for (auto& c : a.dirty_concs) ws_.concentrations.push_back(a.concs.at(c));
+        }
+        return std::move(ws_);
+    }
+
+private:
+    // ---- state access through the batch overlay ----
+
+    position_entry& position(const std::string& key, const model::activity_record* rec) {
+        auto it = positions_.find(key);
+        if (it != positions_.end()) return it->second;
+        position_entry e;
+        e.in_store = state_.load_position(key, e.pos);
+        if (!e.in_store) {
+            vassert(rec != nullptr, "position {} not in state", model::mask_account(key));
+            e.pos.firm_postrmt = rec->firm;
+            e.pos.ledger_postrmt = rec->ledger;
+            e.pos.branch_postrmt = rec->branch;
+            e.pos.base_postrmt = rec->base;
+            e.pos.sub_acct_key = rec->sub_acct_key;
+            e.pos.cusip = rec->cusip;
+        }
+        e.before = e.pos;
+        return positions_.emplace(key, std::move(e)).first->second;
+    }
+
+    account_entry& account(const std::string& key, const model::position* pos) {
+        auto it = accounts_.find(key);
+        if (it != accounts_.end()) return it->second;
+        account_entry a;
+        if (!state_.load_balance(key, a.bal)) {
+            vassert(pos != nullptr, "account {} not in state", model::mask_account(key));
+            a.bal.firm = pos->firm_postrmt;
+            a.bal.ledger = pos->ledger_postrmt;
+            a.bal.branch = pos->branch_postrmt;
+            a.bal.base = pos->base_postrmt;
+            a.bal.acct_type = std::string(account_type_of(config_, a.bal.base));
+        }
+        std::vector<model::portfolio_concentration> concs;
+        state_.load_concentrations(key, concs);
+        for (auto& c : concs) {
+            std::string cusip = c.cusip;
+            a.concs.emplace(std::move(cusip), std::move(c));
+        }
+        return accounts_.emplace(key, std::move(a)).first->second;
+    }
+
+    managed_entry& managed(const std::string& key) {
+        auto it = managed_.find(key);
+        if (it != managed_.end()) return it->second;
+        managed_entry m;
+        state_.load_managed_position(key, m.mp);
+        return managed_.emplace(key, std::move(m)).first->second;
+    }
+
+    bool applied_before(const std::string& id) {
+        return applied_in_batch_.contains(id) || state_.is_applied(partition_, id);
+    }
+
+    void mark_dirty(position_entry& e, const std::string& key) {
+        if (!e.dirty) {
+            e.dirty = true;
+            position_order_.push_back(key);
+        }
+    }
+    void mark_dirty(account_entry& a, const std::string& key) {
+        if (!a.dirty) {
+            a.dirty = true;
+            if (!account_listed_.contains(key)) {
+                account_listed_.insert(key);
+                account_order_.push_back(key);
+            }
+        }
+    }
+    void mark_conc_dirty(account_entry& a, const std::string& key, const std::string& cusip) {
+        a.dirty_concs.insert(cusip);
+        if (!account_listed_.contains(key)) {
+            account_listed_.insert(key);
+            account_order_.push_back(key);
+        }
+    }
+
+    // ---- records ----
+
+    void reject_record(const input_record& in, model::reject r) {
+        // A reject never breaks the open group; it is emitted in place.
+        ++ws_.counts.rejected;
+        ws_.events.emplace_back(model::dead_letter{
+            .key = std::string(in.key),
+            .value = std::string(in.value),
+            .reject = std::move(r),
+            .partition = partition_,
+            .offset = in.offset,
+        });
+    }
+
+    void reject_record(const input_record& in, reason code, std::string field, std::string message) {
+        reject_record(in, model::reject{code, std::move(field), std::move(message)});
+    }
+
+    void apply_activity(const input_record& in, const model::activity_record& r) {
+        const model::account_key acct = r.account();
+        if (in.key != acct.value()) {
+            reject_record(in, reason::key_mismatch, "", "message key does not match the record's account key");
+            return;
+        }
+        if (applied_before(r.activity_id)) {
+            ++ws_.counts.duplicates;
+            return;
+        }
+        const model::bookkeeping_rule* rule = ref_.bookkeeping_rule(r.maxx_key_code);
+        if (!rule) {
+            reject_record(in, reason::unknown_key_code, "maxxKeyCode",
+                          fmt::format("no bookkeeping rule for maxxKeyCode '{}'", r.maxx_key_code));
+            return;
+        }
+        const date business_date = *meta_.business_date;
+        if (r.account_closed_date && *r.account_closed_date <= business_date) {
+            reject_record(in, reason::account_closed, "accountClosedDate",
+                          fmt::format("account closed on {}", r.account_closed_date->to_string()));
+            return;
+        }
+        std::string product_line = r.product_line;
+        if (!r.cusip.empty()) {
+            if (product_line.empty())
+                if (const auto* sec = ref_.security(r.cusip)) product_line = sec->product_line;
+            const model::product_definition* product = ref_.product(product_line);
+            if (!product) {
+                reject_record(in, reason::unknown_product, "productLine",
+                              fmt::format("no product definition for product line '{}'", product_line));
+                return;
+            }
+            if (!product->fractions_allowed_sw && !r.quantity.is_integer()) {
+                reject_record(in, reason::fractional_not_allowed, "quantity",
+                              fmt::format("product line '{}' does not allow fractional quantities", product_line));
+                return;
+            }
+        }
+        if (!r.intracct_eligible_type.empty() && r.intracct_min_amt && r.amount.abs() < *r.intracct_min_amt) {
+            reject_record(in, reason::below_min_transfer, "amount",
+                          fmt::format("transfer amount below the minimum of {}", r.intracct_min_amt->to_string()));
+            return;
+        }
+
+        const model::position_key pkey = r.position();
+        const std::string& pk = pkey.value();
+        position_entry& pe = position(pk, &r);
+        const std::string_view acct_type = account_type_of(config_, r.base);
+        model::position p = pe.pos; // work on a copy: a reject leaves state untouched
+        bool ok = true;
+        if (rule->upd_td_qty_sw) {
+            decimal new_qty = checked(decimal::add(p.td_qty, r.quantity), ok);
+            if (ok && r.quantity.is_negative() && new_qty.is_negative() && !may_go_short(config_, acct_type)) {
+                reject_record(in, reason::insufficient_position, "quantity",
+                              fmt::format("account type '{}' may not go short", acct_type));
+                return;
+            }
+            if (ok) update_cost_basis(p, r.quantity, -r.amount, ok);
+            p.td_qty = new_qty;
+        }
+        const bool settle_now = !r.settle_date || *r.settle_date <= business_date;
+        if (rule->upd_sd_qty_sw && settle_now) p.sd_qty = checked(decimal::add(p.sd_qty, r.quantity), ok);
+        p.metadata.acct_activity_qty = checked(decimal::add(p.metadata.acct_activity_qty, r.quantity), ok);
+        p.metadata.acct_activity_amt = checked(decimal::add(p.metadata.acct_activity_amt, r.amount), ok);
+        ok = ok && within(p.td_qty, limits::position_quantity_units_max) &&
+             within(p.sd_qty, limits::position_quantity_units_max) &&
+             within(p.metadata.acct_activity_qty, limits::balance_units_max) &&
+             within(p.metadata.acct_activity_amt, limits::balance_units_max);
+
+        account_entry& ae = account(acct.value(), &p);
+        model::margin_balance b = ae.bal;
+        if (rule->upd_td_bal_sw) b.td_bal = checked(decimal::add(b.td_bal, r.amount), ok);
+        if (rule->upd_sd_bal_sw && settle_now) b.sd_bal = checked(decimal::add(b.sd_bal, r.amount), ok);
+        if (rule->adj_sma_sw) b.sma = checked(decimal::add(b.sma, r.amount), ok);
+        ok = ok && within(b.td_bal, limits::balance_units_max) && within(b.sd_bal, limits::balance_units_max) &&
+             within(b.sma, limits::balance_units_max);
+        if (!ok) {
+            reject_record(in, reason::number_out_of_range, "",
+                          "applying the record would take a quantity or balance out of range");
+            return;
+        }
+
+        // Accepted: from here on the record is applied.
+        if (group_ && group_->position_key != pk) close_group();
+        p.acct_type_postrmt = std::string(acct_type);
+        p.metadata.bond_redeem_sw = r.bond_redeem_sw;
+        p.metadata.acct_transferred_sw = r.acct_transferred_sw;
+        p.metadata.reverse_split_sw = r.reverse_split_sw;
+        p.td_qty_short_side = p.td_qty.is_negative() ? -p.td_qty : decimal{};
+        pe.pos = std::move(p);
+        mark_dirty(pe, pk);
+
+        // Closing the previous group re-evaluated this account (derived
+        // fields, version), so copy back only the ledger fields a record moves.
+        ae.bal.td_bal = b.td_bal;
+        ae.bal.sd_bal = b.sd_bal;
+        ae.bal.sma = b.sma;
+        ae.bal.acct_type = std::string(acct_type);
+        if (!r.acct_category.empty()) ae.bal.acct_category = r.acct_category;
+        mark_dirty(ae, acct.value());
+
+        if (!settle_now && (rule->upd_sd_qty_sw || rule->upd_sd_bal_sw)) {
+            ws_.pending_added.push_back(model::pending_settlement{
+                .settle_date = *r.settle_date,
+                .sequence = meta_.next_pending_sequence++,
+                .position_key = pk,
+                .sd_qty = rule->upd_sd_qty_sw ? r.quantity : decimal{},
+                .sd_bal = rule->upd_sd_bal_sw ? r.amount : decimal{},
+                .activity_id = r.activity_id,
+            });
+        }
+
+        applied_in_batch_.insert(r.activity_id);
+        ws_.applied_ids.push_back(r.activity_id);
+        ++ws_.counts.applied;
+
+        if (!group_) {
+            group_.emplace();
+            group_->position_key = pk;
+            group_->account_key = acct.value();
+        }
+        group_->product_line = r.product_line;
+        group_->activity_ids.push_back(r.activity_id);
+        group_->offsets.push_back(in.offset);
+        if (r.event_time && *r.event_time > group_->event_time) group_->event_time = *r.event_time;
+        if (group_->activity_ids.size() >= limits::group_records_max) close_group();
+    }
+
+    static void update_cost_basis(model::position& p, decimal dq, decimal cost, bool& ok) {
+        const decimal q0 = p.td_qty;
+        if (dq.is_zero()) return;
+        if (q0.is_zero() || q0.signum() == dq.signum()) {
+            p.cost_basis = checked(decimal::add(p.cost_basis, cost), ok);
+        } else if (dq.abs() <= q0.abs()) {
+            decimal share = checked(decimal::div(dq.abs(), q0.abs()), ok);
+            decimal part = checked(decimal::mul(p.cost_basis, share), ok).round(2);
+            p.cost_basis = checked(decimal::sub(p.cost_basis, part), ok);
+        } else {
+            decimal share = checked(decimal::div(dq.abs() - q0.abs(), dq.abs()), ok);
+            p.cost_basis = checked(decimal::mul(cost, share), ok).round(2);
+        }
+    }
+
+    // ---- group close: one change of one position ----
+
+    void close_group() {
+        if (!group_) return;
+        group g = std::move(*group_);
+        group_.reset();
+        position_entry& pe = positions_.at(g.position_key);
+        account_entry& ae = accounts_.at(g.account_key);
+        ++pe.pos.version;
+        std::optional<valuation> v = refresh(pe, ae, g.account_key, g.position_key, g.product_line, false);
+        evaluate(ae, g.account_key);
+        if (v) {
+            stamp_concentration(ae, pe.pos.cusip);
+            set_house_requirement(pe, ae);
+        }
+        emit_position(pe, std::move(g.activity_ids), std::move(g.offsets),
+                      g.event_time.ms ? g.event_time : now_);
+        if (v) emit_market_value(pe.pos, *v);
+        emit_margin(ae);
+    }
+
+    // Re-joins the managed position and re-values the position, moving the
+    // account's concentration by the difference. Returns the valuation, or
+    // nullopt for positions that are not valued (cash, unknown product).
+    // `record_product_line` is the applying record's (empty when it has
+    // none), or nullopt outside the record path.
+    std::optional<valuation> refresh(position_entry& pe, account_entry& ae, const std::string& account_key,
+                                     const std::string& pk, std::optional<std::string_view> record_product_line,
+                                     bool roll_prices) {
+        model::position& p = pe.pos;
+        if (p.cusip.empty()) return std::nullopt;
+        const model::security* sec = ref_.security(p.cusip);
+        const model::price* px = ref_.price(p.cusip);
+
+        managed_entry& me = managed(pk);
+        model::managed_position m = me.mp;
+        m.firm_prodpc = p.firm_postrmt;
+        m.ledger_prodpc = p.ledger_postrmt;
+        m.branch_prodpc = p.branch_postrmt;
+        m.base_prodpc = p.base_postrmt;
+        m.sub_acct_prodpc = p.sub_acct_key;
+        m.cusip = p.cusip;
+        m.security_found_sw = sec != nullptr;
+        m.uls = sec ? sec->uls : std::string();
+        m.uls_found_sw = sec && !sec->uls.empty() && ref_.security(sec->uls) != nullptr;
+        // The same product the record was validated against: its own
+        // productLine, else the security master's; outside the record path
+        // the one in state, else the security master's.
+        if (record_product_line && !record_product_line->empty()) {
+            m.product_line = std::string(*record_product_line);
+        } else if (sec && (record_product_line || m.product_line.empty())) {
+            m.product_line = sec->product_line;
+        }
+        m.strike_price = sec ? sec->strike_price : std::nullopt;
+        m.contract_size = sec ? sec->contract_size : std::nullopt;
+        m.exp_or_maturity_date = sec ? sec->exp_or_maturity_date : std::nullopt;
+        if (roll_prices) m.prev_price = m.price;
+        if (px) {
+            m.price = px->price;
+            if (!roll_prices && px->prev_price) m.prev_price = px->prev_price;
+        }
+        if (!(m == me.mp)) {
+            if (!me.dirty) managed_order_.push_back(pk);
+            me.dirty = true;
+            me.mp = std::move(m);
+        }
+
+        const model::product_definition* product = ref_.product(me.mp.product_line);
+        if (!product) return std::nullopt; // product removed since: keep the last valuation
+        bool margin_account = is_margin_account(config_, p.acct_type_postrmt);
+        auto v = value_position(config_, p.td_qty, *product, sec, px, margin_account);
+        vassert(v.has_value(), "market value out of range for a position in {}", p.cusip);
+
+        // Move the concentration by the difference between what the position
+        // contributed before and what it contributes now.
+        auto [it, inserted] = ae.concs.try_emplace(p.cusip);
+        model::portfolio_concentration& c = it->second;
+        if (inserted) {
+            c.account = account_key;
+            c.cusip = p.cusip;
+        }
+        auto long_part = [](bool contributes, decimal mv) { return contributes && mv.is_positive() ? mv : decimal{}; };
+        auto short_part = [](bool contributes, decimal mv) { return contributes && mv.is_negative() ? -mv : decimal{}; };
+        const model::position& old = pe.before;
+        c.td_qty_conc += p.td_qty - old.td_qty;
+        c.market_val += v->market_value - old.market_value;
+        c.mv_long += long_part(v->contributes, v->market_value) - long_part(old.contributes_to_equity, old.market_value);
+        c.mv_short += short_part(v->contributes, v->market_value) - short_part(old.contributes_to_equity, old.market_value);
+        c.exch_req += v->equity_req - old.equity_req;
+        c.loan_value += v->loan_value - old.loan_value;
+        mark_conc_dirty(ae, account_key, p.cusip);
+
+        p.market_value = v->market_value;
+        p.loan_value = v->loan_value;
+        p.equity_req = v->equity_req;
+        p.contributes_to_equity = v->contributes;
+        p.loss = decimal::max(decimal{}, p.cost_basis - v->market_value);
+        p.short_exp_date = p.td_qty.is_negative() && sec ? sec->exp_or_maturity_date : std::nullopt;
+        p.td_qty_short_side = p.td_qty.is_negative() ? -p.td_qty : decimal{};
+        pe.before = p; // what the concentration now holds for this position
+        return v;
+    }
+
+    std::span<const model::margin_rule> rules_for(const model::margin_balance& bal, std::string& name) const {
+        if (!bal.acct_category.empty()) {
+            auto rules = ref_.margin_rules(bal.acct_category);
+            if (!rules.empty()) {
+                name = bal.acct_category;
+                return rules;
+            }
+        }
+        name = config_.default_margin_rule;
+        return ref_.margin_rules(config_.default_margin_rule);
+    }
+
+    void evaluate(account_entry& ae, const std::string& account_key) {
+        std::string rule_name;
+        auto rules = rules_for(ae.bal, rule_name);
+        evaluate_margin(config_, rules, is_margin_account(config_, ae.bal.acct_type), ae.concs, ae.bal);
+        mark_dirty(ae, account_key);
+    }
+
+    // Records the concentration of a cusip as of its change (only the cusips
+    // that changed, so that the stored value does not depend on batching).
+    void stamp_concentration(account_entry& ae, const std::string& cusip) {
+        std::string rule_name;
+        rules_for(ae.bal, rule_name);
+        auto& c = ae.concs.at(cusip);
+        c.cusip_conc = concentration_of(c, gross_market_value(ae.concs));
+        c.acct_category_conc = rule_name;
+    }
+
+    void set_house_requirement(position_entry& pe, const account_entry& ae) {
+        model::position& p = pe.pos;
+        if (!p.contributes_to_equity) {
+            p.house_req = decimal{};
+        } else {
+            std::string rule_name;
+            auto rules = rules_for(ae.bal, rule_name);
+            const decimal gross = gross_market_value(ae.concs);
+            decimal rate = house_rate(rules, concentration_of(ae.concs.at(p.cusip), gross));
+            p.house_req = house_requirement(p.equity_req, rate, p.market_value);
+        }
+        pe.before.house_req = p.house_req;
+    }
+
+    // ---- events ----
+
+    void emit_position(const position_entry& pe, std::vector<std::string> ids, std::vector<std::int64_t> offsets,
+                       timestamp event_time) {
+        ws_.events.emplace_back(model::position_updated{
+            .position = pe.pos,
+            .activity_ids = std::move(ids),
+            .offsets = std::move(offsets),
+            .event_time = event_time,
+            .processing_time = now_,
+        });
+    }
+
+    void emit_market_value(const model::position& p, const valuation& v) {
+        ws_.events.emplace_back(model::market_value_event{
+            .product_id = p.cusip,
+            .firm = p.firm_postrmt,
+            .ledger = p.ledger_postrmt,
+            .branch = p.branch_postrmt,
+            .base = p.base_postrmt,
+            .sub_acct_key = p.sub_acct_key,
+            .quantity = p.td_qty,
+            .price = v.price,
+            .rule = std::string(v.rule),
+            .market_value = v.market_value,
+            .ts = now_,
+        });
+    }
+
+    void emit_margin(account_entry& ae) {
+        ++ae.bal.version;
+        ws_.events.emplace_back(model::margin_updated{.balance = ae.bal, .processing_time = now_});
+    }
+
+    // ---- END_OF_DAY and re-valuation ----
+
+    void apply_control(const input_record& in, const model::control_record& c) {
+        close_group();
+        vassert(c.action == model::control_action::end_of_day, "unknown control action");
+        if (c.business_date < *meta_.business_date) {
+            ++ws_.counts.duplicates; // a replayed END_OF_DAY
+            return;
+        }
+        const date new_date = c.business_date.next_weekday();
+        std::map<std::string, side_change> changes;
+        std::map<std::string, model::margin_balance> accounts_before;
+        release_settlements(new_date, changes, accounts_before);
+        std::vector<std::string> keys;
+        state_.for_each_position_key(partition_, [&](std::string_view k) { keys.emplace_back(k); });
+        for (auto& [k, e] : positions_)
+            if (!e.in_store && e.dirty) keys.push_back(k);
+        for (auto& k : keys) changes[k];
+        meta_.business_date = new_date;
+        revalue_positions(changes, accounts_before, /*roll_prices=*/true, in.offset);
+        ++ws_.counts.applied;
+        ++ws_.counts.controls;
+    }
+
+    void release_settlements(date through, std::map<std::string, side_change>& changes,
+                             std::map<std::string, model::margin_balance>& accounts_before) {
+        std::vector<model::pending_settlement> due;
+        state_.load_pending_due(partition_, through, due);
+        std::erase_if(due, [&](const model::pending_settlement& s) { return released_.contains(s.sequence); });
+        for (auto it = ws_.pending_added.begin(); it != ws_.pending_added.end();) {
+            if (it->settle_date <= through) {
+                due.push_back(std::move(*it));
+                released_.insert(due.back().sequence);
+                it = ws_.pending_added.erase(it); // added and released in one batch: never stored
+            } else {
+                ++it;
+            }
+        }
+        std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+            return std::pair{a.settle_date, a.sequence} < std::pair{b.settle_date, b.sequence};
+        });
+        for (auto& s : due) {
+            if (!released_.contains(s.sequence)) {
+                released_.insert(s.sequence);
+                ws_.pending_released.push_back(s);
+            }
+            position_entry& pe = position(s.position_key, nullptr);
+            pe.pos.sd_qty += s.sd_qty;
+            mark_dirty(pe, s.position_key);
+            const std::string ak = model::account_of(model::position_key{s.position_key}).value();
+            account_entry& ae = account(ak, &pe.pos);
+            accounts_before.try_emplace(ak, ae.bal);
+            ae.bal.sd_bal += s.sd_bal;
+            changes[s.position_key].activity_ids.push_back(s.activity_id);
+        }
+    }
+
+    // Re-values the given positions; each that changed (or settled) gets one
+    // new version; every touched account is re-evaluated.
+    void revalue_positions(std::map<std::string, side_change>& changes,
+                           std::map<std::string, model::margin_balance>& accounts_before, bool roll_prices,
+                           std::int64_t offset) {
+        struct item {
+            const std::string* key;
+            position_entry* pe;
+            model::position start;
+            std::optional<valuation> v;
+            std::vector<std::string>* ids;
+        };
+        std::vector<item> items;
+        for (auto& [k, ch] : changes) {
+            position_entry& pe = position(k, nullptr);
+            const std::string ak = pe.pos.account().value();
+            account_entry& ae = account(ak, &pe.pos);
+            accounts_before.try_emplace(ak, ae.bal);
+            model::position start = pe.pos;
+            auto v = refresh(pe, ae, ak, k, std::nullopt, roll_prices);
+            items.push_back({&k, &pe, std::move(start), std::move(v), &ch.activity_ids});
+        }
+        for (auto& [ak, before] : accounts_before) {
+            account_entry& ae = accounts_.at(ak);
+            evaluate(ae, ak);
+        }
+        for (auto& it : items)
+            if (it.v) stamp_concentration(accounts_.at(it.pe->pos.account().value()), it.pe->pos.cusip);
+        for (auto& it : items) {
+            position_entry& pe = *it.pe;
+            if (it.v) set_house_requirement(pe, accounts_.at(pe.pos.account().value()));
+            bool changed = !it.ids->empty() || !(pe.pos == it.start);
+            if (changed) {
+                ++pe.pos.version;
+                mark_dirty(pe, *it.key);
+                std::vector<std::int64_t> offsets;
+                if (!it.ids->empty() && offset >= 0) offsets.assign(it.ids->size(), offset);
+                emit_position(pe, std::move(*it.ids), std::move(offsets), now_);
+            }
+            if (it.v && (!pe.pos.td_qty.is_zero() || it.v->market_value != it.start.market_value))
+                emit_market_value(pe.pos, *it.v);
+        }
+        for (auto& [ak, before] : accounts_before) {
+            account_entry& ae = accounts_.at(ak);
+            if (!(ae.bal == before)) emit_margin(ae);
+        }
+    }
+
+    std::int32_t partition_;
+    const engine_config& config_;
+    const reference_data& ref_;
+    state_reader& state_;
+    timestamp now_;
+    model::partition_meta meta_;
+    write_set ws_;
+    string_map<position_entry> positions_;
+    string_map<account_entry> accounts_;
+    string_map<managed_entry> managed_;
+    std::vector<std::string> position_order_, managed_order_, account_order_;
+    std::unordered_set<std::string> account_listed_;
+    std::unordered_set<std::string> applied_in_batch_;
+    std::set<std::uint64_t> released_;
+    std::optional<group> group_;
+};
+
+} // namespace
+
+partition_engine::partition_engine(std::int32_t partition, const engine_config& config,
+                                   const reference_data& refdata)
+    : partition_(partition), config_(config), refdata_(refdata) {}
+
+write_set partition_engine::apply(state_reader& state, std::span<const input_record> records, timestamp now) {
+    vassert(records.size() <= limits::batch_records_max, "batch of {} records over the limit {}",
+            records.size(), limits::batch_records_max);
+    batch b(partition_, config_, refdata_, state, now);
+    for (const auto& r : records) b.apply(r);
+    return b.finish();
+}
+
+write_set partition_engine::revalue(state_reader& state, std::string_view cusip, timestamp now) {
+    batch b(partition_, config_, refdata_, state, now);
+    b.revalue_cusip(cusip);
+    return b.finish();
+}
+
+} // namespace posd::engine

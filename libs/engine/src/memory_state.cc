@@ -1,0 +1,129 @@
+#include "engine/memory_state.h"
+
+#include "base/vassert.h"
+
+namespace posd::engine {
+
+bool memory_state::load_meta(std::int32_t partition, model::partition_meta& out) {
+    auto it = partitions_.find(partition);
+    if (it == partitions_.end() || !it->second.has_meta) return false;
+    out = it->second.meta;
+    return true;
+}
+
+bool memory_state::load_position(std::string_view key, model::position& out) {
+    auto it = positions_.find(key);
+    if (it == positions_.end()) return false;
+    out = it->second;
+    return true;
+}
+
+bool memory_state::load_managed_position(std::string_view key, model::managed_position& out) {
+    auto it = managed_.find(key);
+    if (it == managed_.end()) return false;
+    out = it->second;
+    return true;
+}
+
+bool memory_state::load_balance(std::string_view key, model::margin_balance& out) {
+    auto it = balances_.find(key);
+    if (it == balances_.end()) return false;
+    out = it->second;
+    return true;
+}
+
+void memory_state::load_concentrations(std::string_view account,
+                                       std::vector<model::portfolio_concentration>& out) {
+    auto it = concentrations_.find(account);
+    if (it == concentrations_.end()) return;
+    for (auto& [cusip, c] : it->second) out.push_back(c);
+}
+
+bool memory_state::is_applied(std::int32_t partition, std::string_view id) {
+    auto it = partitions_.find(partition);
+    return it != partitions_.end() && it->second.applied.contains(std::string(id));
+}
+
+void memory_state::load_pending_due(std::int32_t partition, date through,
+                                    std::vector<model::pending_settlement>& out) {
+    auto it = partitions_.find(partition);
+    if (it == partitions_.end()) return;
+    for (auto& [k, p] : it->second.pending) {
+        if (p.settle_date > through) break;
+        out.push_back(p);
+    }
+}
+
+void memory_state::for_each_position_key(std::int32_t partition,
+                                         const std::function<void(std::string_view)>& fn) {
+    auto it = partitions_.find(partition);
+    if (it == partitions_.end()) return;
+    for (auto& k : it->second.position_keys) fn(k);
+}
+
+void memory_state::for_each_position_key_in_cusip(std::int32_t partition, std::string_view cusip,
+                                                  const std::function<void(std::string_view)>& fn) {
+    auto it = partitions_.find(partition);
+    if (it == partitions_.end()) return;
+    auto& idx = it->second.cusip_index;
+    for (auto i = idx.lower_bound({std::string(cusip), std::string()}); i != idx.end() && i->first == cusip; ++i)
+        fn(i->second);
+}
+
+void memory_state::apply(const write_set& ws) {
+    auto& p = part(ws.partition);
+    vassert(ws.meta.partition == ws.partition, "write set for partition {} carries meta of {}",
+            ws.partition, ws.meta.partition);
+    vassert(!p.has_meta || ws.meta.next_offset >= p.meta.next_offset,
+            "partition {} offset would go back from {} to {}", ws.partition, p.meta.next_offset,
+            ws.meta.next_offset);
+    p.meta = ws.meta;
+    p.has_meta = true;
+    for (auto& pos : ws.positions) {
+        std::string key = pos.key().value();
+        auto [it, inserted] = positions_.insert_or_assign(key, pos);
+        (void)it;
+        if (inserted) {
+            p.position_keys.insert(key);
+            p.cusip_index.emplace(pos.cusip, key);
+        }
+    }
+    for (auto& m : ws.managed_positions) {
+        managed_.insert_or_assign(model::make_position_key(m.firm_prodpc, m.ledger_prodpc, m.branch_prodpc,
+                                                           m.base_prodpc, m.sub_acct_prodpc, m.cusip)
+                                      .value(),
+                                  m);
+    }
+    for (auto& b : ws.balances) balances_.insert_or_assign(b.account().value(), b);
+    for (auto& c : ws.concentrations) concentrations_[c.account].insert_or_assign(c.cusip, c);
+    for (auto& s : ws.pending_released) {
+        auto n = p.pending.erase({s.settle_date.days(), s.sequence});
+        vassert(n == 1, "released pending settlement {} not found", s.sequence);
+    }
+    for (auto& s : ws.pending_added) {
+        auto [it, inserted] = p.pending.emplace(std::pair{s.settle_date.days(), s.sequence}, s);
+        (void)it;
+        vassert(inserted, "pending settlement {} added twice", s.sequence);
+    }
+    for (auto& id : ws.applied_ids) {
+        bool inserted = p.applied.insert(id).second;
+        vassert(inserted, "activity id applied twice in partition {}", ws.partition);
+        p.applied_order.push_back(id);
+        if (p.applied_order.size() > applied_ids_retained_) {
+            p.applied.erase(p.applied_order.front());
+            p.applied_order.pop_front();
+        }
+    }
+}
+
+std::size_t memory_state::pending_count(std::int32_t partition) const {
+    auto it = partitions_.find(partition);
+    return it == partitions_.end() ? 0 : it->second.pending.size();
+}
+
+std::size_t memory_state::applied_id_count(std::int32_t partition) const {
+    auto it = partitions_.find(partition);
+    return it == partitions_.end() ? 0 : it->second.applied.size();
+}
+
+} // namespace posd::engine

@@ -1,0 +1,501 @@
+// Worked examples for the engine's rules (libs/engine/README.md). Margin and
+// market-value examples carry their arithmetic in comments beside the checks.
+
+#include "base/cusip.h"
+#include "engine/engine.h"
+#include "engine/memory_state.h"
+
+#include <catch2/catch.hpp>
+
+#include <deque>
+
+using namespace posd;
+using namespace posd::engine;
+using model::reason;
+
+namespace {
+
+decimal d(const char* s) {
+    auto v = decimal::parse(s);
+    REQUIRE(v.has_value());
+    return *v;
+}
+
+std::string make_cusip(std::string eight) { return eight + *cusip::check_digit(eight); }
+
+const std::string EQ = make_cusip("12345678");   // equity, price 50.25
+const std::string EQ2 = make_cusip("22345678");  // equity, price 10
+const std::string BND = make_cusip("32345678");  // bond, percent of par
+const std::string OPT = make_cusip("42345678");  // option, contract size 100
+const std::string NOPX = make_cusip("52345678"); // equity without a price
+const std::string MMF = make_cusip("62345678");  // money-market fund, fixed price
+const std::string PNY = make_cusip("72345678");  // penny stock, price 4, not marginable
+
+struct fixture {
+    reference_data ref;
+    engine_config config;
+    memory_state state;
+    std::int64_t offset = 0;
+    std::deque<std::string> keys, values; // keep record bytes alive (deque: stable addresses)
+    timestamp now{1'763'600'000'000};
+
+    fixture() {
+        config.initial_business_date = date::parse("2026-11-20"); // a Friday
+        auto rule = [&](std::string code, bool tdq, bool sdq, bool tdb, bool sdb, bool sma) {
+            model::bookkeeping_rule r;
+            r.maxx_key_code = std::move(code);
+            r.upd_td_qty_sw = tdq;
+            r.upd_sd_qty_sw = sdq;
+            r.upd_td_bal_sw = tdb;
+            r.upd_sd_bal_sw = sdb;
+            r.adj_sma_sw = sma;
+            ref.upsert(r);
+        };
+        rule("BUY", true, true, true, true, false);
+        rule("SELL", true, true, true, true, false);
+        rule("DEPO", false, false, true, true, true);
+        rule("MEMO", false, false, false, false, false);
+        rule("RCVS", true, true, false, false, false);
+        auto product = [&](std::string line, const char* factor, bool fractions, bool marginable,
+                           std::string flag, std::optional<decimal> default_price) {
+            model::product_definition p;
+            p.prodline = std::move(line);
+            p.factor = d(factor);
+            p.fractions_allowed_sw = fractions;
+            p.marginable_flag = marginable;
+            p.ext_rule_flag = std::move(flag);
+            p.default_price_for_mgn = default_price;
+            ref.upsert(p);
+        };
+        product("EQ", "1", false, true, "", std::nullopt);
+        product("EQD", "1", false, true, "", d("7"));
+        product("CB", "0.01", false, true, "", std::nullopt);
+        product("OPT", "1", false, true, "", std::nullopt);
+        product("MF", "1", true, true, "F", d("1"));
+        product("PEN", "1", false, false, "", std::nullopt);
+        auto security = [&](const std::string& c, std::string line, std::optional<decimal> cs = std::nullopt,
+                            std::string uls = "") {
+            model::security s;
+            s.cusip = c;
+            s.product_line = std::move(line);
+            s.contract_size = cs;
+            s.uls = std::move(uls);
+            ref.upsert(s);
+        };
+        security(EQ, "EQ");
+        security(EQ2, "EQ");
+        security(BND, "CB");
+        security(OPT, "OPT", d("100"), EQ);
+        security(NOPX, "EQD");
+        security(MMF, "MF");
+        security(PNY, "PEN");
+        auto price = [&](const std::string& c, const char* p) { ref.upsert(model::price{c, d(p), std::nullopt, now}); };
+        price(EQ, "50.25");
+        price(EQ2, "10");
+        price(BND, "98.5");
+        price(OPT, "3.15");
+        price(PNY, "4");
+        // House rules: 40% of market value for a cusip at or above half of
+        // the account, else 30%.
+        ref.upsert(model::margin_rule{"DEFAULT", 1, d("0.5"), d("0.40")});
+        ref.upsert(model::margin_rule{"DEFAULT", 2, d("0"), d("0.30")});
+    }
+
+    static model::activity_record rec(std::string id, std::string code, std::string base, std::string cusip,
+                                      const char* qty, const char* amount) {
+        model::activity_record r;
+        r.activity_id = std::move(id);
+        r.maxx_key_code = std::move(code);
+        r.firm = "ABCD";
+        r.ledger = "01";
+        r.branch = "123";
+        r.base = std::move(base);
+        r.sub_acct_key = "1";
+        r.cusip = std::move(cusip);
+        r.quantity = d(qty);
+        r.amount = d(amount);
+        return r;
+    }
+
+    input_record input(model::decoded_record decoded, std::string key) {
+        keys.push_back(std::move(key));
+        values.push_back("{...}");
+        input_record in;
+        in.offset = offset++;
+        in.key = keys.back();
+        in.value = values.back();
+        in.decoded = std::move(decoded);
+        return in;
+    }
+
+    input_record input(const model::activity_record& r) { return input(r, r.account().value()); }
+
+    write_set run(std::vector<input_record> batch) {
+        partition_engine e(0, config, ref);
+        auto ws = e.apply(state, batch, now);
+        state.apply(ws);
+        REQUIRE(ws.counts.records_in == ws.counts.applied + ws.counts.duplicates + ws.counts.rejected);
+        return ws;
+    }
+
+    write_set run_one(const model::activity_record& r) {
+        return run({input(r)});
+    }
+
+    write_set eod(const char* business_date) {
+        return run({input(model::control_record{model::control_action::end_of_day, *date::parse(business_date)},
+                          "ABCD|01|123|00000")});
+    }
+
+    const model::position& pos(const std::string& base, const std::string& cusip) {
+        return state.positions().at("ABCD|01|123|" + base + "|1|" + cusip);
+    }
+    const model::margin_balance& bal(const std::string& base) { return state.balances().at("ABCD|01|123|" + base); }
+};
+
+template <typename T>
+std::vector<T> events_of(const write_set& ws) {
+    std::vector<T> out;
+    for (auto& e : ws.events)
+        if (auto* p = std::get_if<T>(&e)) out.push_back(*p);
+    return out;
+}
+
+reason only_reject(const write_set& ws) {
+    auto dl = events_of<model::dead_letter>(ws);
+    REQUIRE(dl.size() == 1);
+    CHECK(ws.counts.rejected == 1);
+    CHECK(ws.counts.applied == 0);
+    return dl[0].reject.reason;
+}
+
+} // namespace
+
+TEST_CASE("a buy moves trade-date quantity and balance now and settlement later") {
+    fixture f;
+    auto r = fixture::rec("a1", "BUY", "12342", EQ, "100", "-5000");
+    r.trade_date = date::parse("2026-11-20");
+    r.settle_date = date::parse("2026-11-23"); // after the business date: pending
+    auto ws = f.run_one(r);
+    CHECK(ws.counts.applied == 1);
+    const auto& p = f.pos("12342", EQ);
+    CHECK(p.td_qty == d("100"));
+    CHECK(p.sd_qty == d("0"));
+    CHECK(p.version == 1);
+    CHECK(p.acct_type_postrmt == "2");
+    CHECK(p.cost_basis == d("5000")); // cost = -amount
+    CHECK(f.state.pending_count(0) == 1);
+
+    // Market value: 50.25 x 100 x factor 1 x contract size 1 = 5025.
+    CHECK(p.market_value == d("5025"));
+    // Loan value (margin account, marginable): 5025 x (1 - 50%) = 2512.50.
+    CHECK(p.loan_value == d("2512.5"));
+    // Exchange requirement, long: 5025 x 25% = 1256.25.
+    CHECK(p.equity_req == d("1256.25"));
+    // House: the cusip is 100% of the account >= 50% -> rate 40%: 5025 x 40% = 2010.
+    CHECK(p.house_req == d("2010"));
+    CHECK(p.loss == d("0")); // cost 5000 < value 5025
+
+    const auto& b = f.bal("12342");
+    CHECK(b.td_bal == d("-5000"));
+    CHECK(b.sd_bal == d("0"));
+    // Equity = tdBal + mvTdLong - mvTdShort = -5000 + 5025 - 0 = 25.
+    CHECK(b.mv_td_long == d("5025"));
+    CHECK(b.equity == d("25"));
+    CHECK(b.reqt_exch == d("1256.25"));
+    CHECK(b.reqt_house == d("2010"));
+    // 25 < 1256.25 (exchange) -> EXCHANGE call of reqtHouse - equity = 1985.
+    CHECK(b.margin_call == model::margin_call_state::exchange);
+    CHECK(b.margin_call_amount == d("1985"));
+    CHECK(b.cash_avail == d("0"));
+
+    auto pu = events_of<model::position_updated>(ws);
+    REQUIRE(pu.size() == 1);
+    CHECK(pu[0].activity_ids == std::vector<std::string>{"a1"});
+    CHECK(pu[0].position.version == 1);
+    auto mv = events_of<model::market_value_event>(ws);
+    REQUIRE(mv.size() == 1);
+    CHECK(mv[0].rule == "STANDARD");
+    CHECK(mv[0].price == d("50.25"));
+    CHECK(mv[0].market_value == d("5025"));
+    CHECK(mv[0].product_id == EQ);
+    CHECK(events_of<model::margin_updated>(ws).size() == 1);
+
+    const auto& m = f.state.managed_positions().at("ABCD|01|123|12342|1|" + EQ);
+    CHECK(m.security_found_sw);
+    CHECK_FALSE(m.uls_found_sw);
+    CHECK(m.price == d("50.25"));
+    CHECK(m.product_line == "EQ");
+
+    SECTION("END_OF_DAY settles it, rolls the price and moves the business date past the weekend") {
+        auto e = f.eod("2026-11-20");
+        CHECK(e.counts.applied == 1);
+        CHECK(e.counts.controls == 1);
+        CHECK(e.meta.business_date == date::parse("2026-11-23"));
+        CHECK(f.state.pending_count(0) == 0);
+        const auto& p2 = f.pos("12342", EQ);
+        CHECK(p2.sd_qty == d("100"));
+        CHECK(p2.version == 2);
+        CHECK(f.bal("12342").sd_bal == d("-5000"));
+        auto pu2 = events_of<model::position_updated>(e);
+        REQUIRE(pu2.size() == 1);
+        CHECK(pu2[0].activity_ids == std::vector<std::string>{"a1"});
+        CHECK(events_of<model::market_value_event>(e).size() == 1); // the snapshot
+        CHECK(f.state.managed_positions().at("ABCD|01|123|12342|1|" + EQ).prev_price == d("50.25"));
+
+        SECTION("a replayed END_OF_DAY is skipped and counted") {
+            auto again = f.eod("2026-11-19");
+            CHECK(again.counts.duplicates == 1);
+            CHECK(again.events.empty());
+            CHECK(again.meta.business_date == date::parse("2026-11-23"));
+        }
+    }
+
+    SECTION("the same activity id again is a duplicate, not applied twice") {
+        auto ws2 = f.run_one(r);
+        CHECK(ws2.counts.duplicates == 1);
+        CHECK(ws2.events.empty());
+        CHECK(f.pos("12342", EQ).td_qty == d("100"));
+    }
+}
+
+TEST_CASE("settlement on or before the business date applies at once") {
+    fixture f;
+    auto r = fixture::rec("a1", "BUY", "12341", EQ, "10", "-500");
+    r.settle_date = date::parse("2026-11-20");
+    f.run_one(r);
+    CHECK(f.pos("12341", EQ).sd_qty == d("10"));
+    CHECK(f.bal("12341").sd_bal == d("-500"));
+    CHECK(f.state.pending_count(0) == 0);
+}
+
+TEST_CASE("a settlement added and released in one batch is never stored as pending") {
+    fixture f;
+    auto r = fixture::rec("a1", "BUY", "12341", EQ, "10", "-500");
+    r.settle_date = date::parse("2026-11-23");
+    auto ws = f.run({f.input(r),
+                     f.input(model::control_record{model::control_action::end_of_day, *date::parse("2026-11-20")},
+                             "ABCD|01|123|00000")});
+    CHECK(ws.pending_added.empty());
+    CHECK(ws.pending_released.empty());
+    CHECK(f.pos("12341", EQ).sd_qty == d("10"));
+    CHECK(f.pos("12341", EQ).version == 2); // the buy, then the settlement
+}
+
+TEST_CASE("market value rules: bond in percent of par, option contract size, default and fixed prices") {
+    fixture f;
+    // Bond: 98.5 x 10000 x 0.01 = 9850.
+    f.run_one(fixture::rec("b1", "BUY", "55552", BND, "10000", "-9850"));
+    CHECK(f.pos("55552", BND).market_value == d("9850"));
+    // Option: 3.15 x 2 x 1 x 100 = 630.
+    f.run_one(fixture::rec("o1", "BUY", "55552", OPT, "2", "-630"));
+    CHECK(f.pos("55552", OPT).market_value == d("630"));
+    CHECK(f.state.managed_positions().at("ABCD|01|123|55552|1|" + OPT).uls_found_sw);
+    // No price: defaultPriceForMgn 7 x 3 = 21, rule DEFAULT_PRICE.
+    auto ws = f.run_one(fixture::rec("n1", "BUY", "55552", NOPX, "3", "-21"));
+    auto mv = events_of<model::market_value_event>(ws);
+    REQUIRE(mv.size() == 1);
+    CHECK(mv[0].rule == "DEFAULT_PRICE");
+    CHECK(mv[0].market_value == d("21"));
+    // Fixed price fund (extRuleFlag F), fractional quantity allowed: 1 x 12.345 = 12.345 -> 12.
+    auto ws2 = f.run_one(fixture::rec("m1", "BUY", "55552", MMF, "12.345", "-12.35"));
+    auto mv2 = events_of<model::market_value_event>(ws2);
+    REQUIRE(mv2.size() == 1);
+    CHECK(mv2[0].rule == "FIXED");
+    CHECK(mv2[0].market_value == d("12"));
+    // Rounding is half away from zero: 50.25 x 1.5 is not allowed (fractions),
+    // so check with the fund: price 1 x 0.5 = 0.5 -> 1.
+    f.run_one(fixture::rec("m2", "BUY", "55553", MMF, "0.5", "-0.5"));
+    CHECK(f.pos("55553", MMF).market_value == d("1"));
+}
+
+TEST_CASE("short positions and FINRA 4210 short requirements") {
+    fixture f;
+    // Short account (type 3): sell 100 of a $10 stock short.
+    f.run_one(fixture::rec("s1", "SELL", "77773", EQ2, "-100", "1000"));
+    const auto& p = f.pos("77773", EQ2);
+    CHECK(p.td_qty == d("-100"));
+    CHECK(p.td_qty_short_side == d("100"));
+    CHECK(p.market_value == d("-1000"));
+    CHECK(p.cost_basis == d("-1000")); // negative proceeds
+    // price >= 5: max(100 x 5.00, 1000 x 30%) = max(500, 300) = 500.
+    CHECK(p.equity_req == d("500"));
+    const auto& b = f.bal("77773");
+    CHECK(b.mv_td_short == d("1000"));
+    // equity = 1000 + 0 - 1000 = 0
+    CHECK(b.equity == d("0"));
+    // Penny stock short (price 4 < 5, not marginable): max(50 x 2.50, 200) = 200.
+    f.run_one(fixture::rec("s2", "SELL", "77783", PNY, "-50", "200"));
+    CHECK(f.pos("77783", PNY).equity_req == d("200"));
+}
+
+TEST_CASE("average cost basis: adding, reducing and crossing zero") {
+    fixture f;
+    f.run_one(fixture::rec("c1", "BUY", "88883", EQ2, "100", "-1000"));
+    f.run_one(fixture::rec("c2", "BUY", "88883", EQ2, "100", "-1200"));
+    CHECK(f.pos("88883", EQ2).cost_basis == d("2200"));
+    f.run_one(fixture::rec("c3", "SELL", "88883", EQ2, "-50", "600"));
+    // reduce by 2200 x 50/200 = 550
+    CHECK(f.pos("88883", EQ2).cost_basis == d("1650"));
+    f.run_one(fixture::rec("c4", "SELL", "88883", EQ2, "-200", "2000"));
+    // crossing zero: 150 closes, 50 opens short at -2000 x 50/200 = -500
+    CHECK(f.pos("88883", EQ2).td_qty == d("-50"));
+    CHECK(f.pos("88883", EQ2).cost_basis == d("-500"));
+    // loss = max(0, costBasis - MV) = max(0, -500 - (-500)) = 0
+    CHECK(f.pos("88883", EQ2).loss == d("0"));
+}
+
+TEST_CASE("control break: consecutive records of one position are one change") {
+    fixture f;
+    auto a = fixture::rec("g1", "BUY", "12342", EQ2, "10", "-100");
+    auto b = fixture::rec("g2", "BUY", "12342", EQ2, "5", "-50");
+    auto bad = fixture::rec("gx", "NOPE", "12342", EQ2, "5", "-50"); // a reject inside does not break the group
+    auto c = fixture::rec("g3", "BUY", "12342", EQ2, "1", "-10");
+    auto other = fixture::rec("g4", "BUY", "12342", EQ, "1", "-50");
+    auto ws = f.run({f.input(a), f.input(b), f.input(bad), f.input(c), f.input(other)});
+    CHECK(ws.counts.applied == 4);
+    CHECK(ws.counts.rejected == 1);
+    auto pu = events_of<model::position_updated>(ws);
+    REQUIRE(pu.size() == 2);
+    CHECK(pu[0].activity_ids == std::vector<std::string>{"g1", "g2", "g3"});
+    CHECK(pu[0].offsets == std::vector<std::int64_t>{0, 1, 3});
+    CHECK(pu[0].position.version == 1);
+    CHECK(pu[0].position.td_qty == d("16"));
+    CHECK(pu[1].activity_ids == std::vector<std::string>{"g4"});
+    CHECK(events_of<model::margin_updated>(ws).size() == 2);
+    CHECK(f.bal("12342").version == 2);
+    // One write per key in the write set.
+    CHECK(ws.positions.size() == 2);
+}
+
+TEST_CASE("every engine-level reject has its reason and leaves state untouched") {
+    fixture f;
+    SECTION("key mismatch") {
+        auto r = fixture::rec("k1", "BUY", "12342", EQ, "1", "-1");
+        CHECK(only_reject(f.run({f.input(r, "ABCD|01|123|99999")})) == reason::key_mismatch);
+    }
+    SECTION("unknown key code") {
+        CHECK(only_reject(f.run_one(fixture::rec("k1", "ZZZZ", "12342", EQ, "1", "-1"))) == reason::unknown_key_code);
+    }
+    SECTION("account closed on or before the business date") {
+        auto r = fixture::rec("k1", "BUY", "12342", EQ, "1", "-1");
+        r.account_closed_date = date::parse("2026-11-20");
+        CHECK(only_reject(f.run_one(r)) == reason::account_closed);
+        r.account_closed_date = date::parse("2026-11-21"); // closes tomorrow: still open
+        CHECK(f.run_one(r).counts.applied == 1);
+    }
+    SECTION("unknown product") {
+        auto r = fixture::rec("k1", "BUY", "12342", make_cusip("99999999"), "1", "-1");
+        CHECK(only_reject(f.run_one(r)) == reason::unknown_product);
+        r.product_line = "EQ"; // the record's own product line is enough
+        CHECK(f.run_one(r).counts.applied == 1);
+    }
+    SECTION("fractional quantity where the product forbids it") {
+        CHECK(only_reject(f.run_one(fixture::rec("k1", "BUY", "12342", EQ, "1.5", "-1"))) ==
+              reason::fractional_not_allowed);
+    }
+    SECTION("intra-account transfer below its minimum") {
+        auto r = fixture::rec("k1", "DEPO", "12342", "", "0", "99.99");
+        r.intracct_eligible_type = "J";
+        r.intracct_min_amt = d("100");
+        CHECK(only_reject(f.run_one(r)) == reason::below_min_transfer);
+        r.amount = d("100");
+        CHECK(f.run_one(r).counts.applied == 1);
+    }
+    SECTION("a sell that would go short in an account type that may not") {
+        f.run_one(fixture::rec("k0", "BUY", "12341", EQ, "10", "-500"));
+        CHECK(only_reject(f.run_one(fixture::rec("k1", "SELL", "12341", EQ, "-11", "550"))) ==
+              reason::insufficient_position);
+        CHECK(f.pos("12341", EQ).td_qty == d("10"));
+        CHECK(f.run_one(fixture::rec("k2", "SELL", "12341", EQ, "-10", "500")).counts.applied == 1);
+    }
+    SECTION("a balance that would leave its range") {
+        auto r = fixture::rec("k1", "DEPO", "12342", "", "0", "900000000000000");
+        for (int i = 0; i < 1200; ++i) {
+            r.activity_id = "dep" + std::to_string(i);
+            auto ws = f.run_one(r);
+            if (ws.counts.rejected) {
+                CHECK(only_reject(ws) == reason::number_out_of_range);
+                CHECK(f.bal("12342").td_bal <= decimal::from_units(limits::balance_units_max));
+                return;
+            }
+        }
+        FAIL("no NUMBER_OUT_OF_RANGE before 1.08e18");
+    }
+    SECTION("a decode reject passes through with its field") {
+        auto ws = f.run({f.input(model::reject{reason::bad_cusip_check_digit, "cusip", "check digit"}, "k")});
+        CHECK(only_reject(ws) == reason::bad_cusip_check_digit);
+        CHECK(events_of<model::dead_letter>(ws)[0].value == "{...}");
+        CHECK(events_of<model::dead_letter>(ws)[0].reject.field == "cusip");
+    }
+    CHECK(f.state.balances().size() <= 1);
+}
+
+TEST_CASE("concentration: a cusip at half or more of the account takes the higher house rate") {
+    fixture f;
+    // EQ2 (price 10): 600 shares = 6000; EQ (50.25): 80 shares = 4020. Gross 10020.
+    f.run_one(fixture::rec("x1", "BUY", "44442", EQ2, "600", "-6000"));
+    f.run_one(fixture::rec("x2", "BUY", "44442", EQ, "80", "-4020"));
+    const auto& b = f.bal("44442");
+    CHECK(b.mv_td_long == d("10020"));
+    // conc(EQ2) = 6000/10020 = 0.598802395 >= 0.5 -> 40%: max(1500, 2400) = 2400
+    // conc(EQ)  = 4020/10020 = 0.401197605 <  0.5 -> 30%: max(1005, 1206) = 1206
+    CHECK(b.reqt_exch == d("2505"));   // 6000 x 25% + 4020 x 25% = 1500 + 1005
+    CHECK(b.reqt_house == d("3606"));  // 2400 + 1206
+    // loan value 3000 + 2010 = 5010; equity = -10020 + 10020 = 0
+    CHECK(b.loan_value == d("5010"));
+    CHECK(b.equity == d("0"));
+    CHECK(b.margin_call == model::margin_call_state::exchange);
+    const auto& concs = f.state.concentrations().at("ABCD|01|123|44442");
+    CHECK(concs.at(EQ).cusip_conc == d("0.401197605"));
+    CHECK(concs.at(EQ).acct_category_conc == "DEFAULT");
+    CHECK(concs.at(EQ2).mv_long == d("6000"));
+    // A deposit brings equity to 5000: no exchange call (2505), house call 3606 > 5000? no: none.
+    auto dep = fixture::rec("x3", "DEPO", "44442", "", "0", "5000");
+    f.run_one(dep);
+    CHECK(f.bal("44442").equity == d("5000"));
+    CHECK(f.bal("44442").margin_call == model::margin_call_state::none);
+    // cash available: buying power max(sma 5000, excess 5000 - 5010) = 5000; min(5000, 5000 - 3606) = 1394
+    CHECK(f.bal("44442").cash_avail == d("1394"));
+}
+
+TEST_CASE("a price change re-values every position in the cusip") {
+    fixture f;
+    f.run_one(fixture::rec("r1", "BUY", "12342", EQ2, "100", "-1000"));
+    f.run_one(fixture::rec("r2", "BUY", "22342", EQ2, "50", "-500"));
+    f.ref.upsert(model::price{EQ2, d("12"), d("10"), f.now});
+    partition_engine e(0, f.config, f.ref);
+    auto ws = e.revalue(f.state, EQ2, f.now);
+    f.state.apply(ws);
+    CHECK(events_of<model::market_value_event>(ws).size() == 2);
+    CHECK(f.pos("12342", EQ2).market_value == d("1200"));
+    CHECK(f.pos("12342", EQ2).version == 2);
+    CHECK(f.pos("22342", EQ2).market_value == d("600"));
+    CHECK(f.bal("12342").mv_td_long == d("1200"));
+    CHECK(events_of<model::margin_updated>(ws).size() == 2);
+    // Re-valuing again at the same price changes nothing but republishes values.
+    auto ws2 = e.revalue(f.state, EQ2, f.now);
+    CHECK(events_of<model::position_updated>(ws2).empty());
+    CHECK(events_of<model::margin_updated>(ws2).empty());
+}
+
+TEST_CASE("records at offsets already applied are skipped as duplicates") {
+    fixture f;
+    auto r = fixture::rec("o1", "BUY", "12342", EQ2, "1", "-10");
+    f.run({f.input(r)});
+    f.offset = 0; // a redelivery of offset 0 with a different id
+    r.activity_id = "o2";
+    auto ws = f.run({f.input(r)});
+    CHECK(ws.counts.duplicates == 1);
+    CHECK(f.pos("12342", EQ2).td_qty == d("1"));
+}
+
+TEST_CASE("applied ids are retained up to the configured bound") {
+    memory_state s(3);
+    write_set ws;
+    ws.applied_ids = {"a", "b", "c", "d"};
+    s.apply(ws);
+    CHECK(s.applied_id_count(0) == 3);
+    CHECK_FALSE(s.is_applied(0, "a"));
+    CHECK(s.is_applied(0, "d"));
+}
