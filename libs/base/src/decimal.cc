@@ -59,7 +59,43 @@ decimal decimal::from_scaled(std::int64_t mantissa, int fraction_digits) {
     return from_raw(raw_t{mantissa} * pow10(scale - fraction_digits));
 }
 
+namespace {
+// The literals records usually carry: [-]digits[.digits] with at most 18
+// digits in all and 9 after the point fit an int64 mantissa exactly. Returns
+// false for anything else, which the general parser then handles.
+bool parse_simple(std::string_view s, decimal& out) {
+    static constexpr std::int64_t scale_up[] = {1'000'000'000, 100'000'000, 10'000'000, 1'000'000, 100'000,
+                                                10'000,        1'000,       100,        10,        1};
+    std::size_t i = 0;
+    const std::size_t n = s.size();
+    const bool negative = n > 0 && s[0] == '-';
+    if (negative) ++i;
+    std::int64_t mantissa = 0;
+    int digits = 0, fraction_digits = 0;
+    const std::size_t integer_start = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 18) {
+        mantissa = mantissa * 10 + (s[i++] - '0');
+        ++digits;
+    }
+    if (i == integer_start) return false;
+    if (i < n && s[i] == '.') {
+        const std::size_t fraction_start = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 18 && fraction_digits < decimal::scale) {
+            mantissa = mantissa * 10 + (s[i++] - '0');
+            ++digits;
+            ++fraction_digits;
+        }
+        if (i == fraction_start) return false;
+    }
+    if (i != n) return false;
+    const raw_t raw = raw_t{mantissa} * scale_up[fraction_digits];
+    out = decimal::from_raw(negative ? -raw : raw);
+    return true;
+}
+} // namespace
+
 decimal::parse_error decimal::parse(std::string_view s, decimal& out) {
+    if (parse_simple(s, out)) return parse_error::none;
     std::size_t i = 0;
     bool neg = false;
     if (i < s.size() && (s[i] == '-' || s[i] == '+')) { neg = s[i] == '-'; ++i; }
@@ -122,6 +158,36 @@ decimal::parse_error decimal::parse(std::string_view s, decimal& out) {
     raw_t raw = mant * pow10(exp10 + scale);
     out = from_raw(neg ? -raw : raw);
     return parse_error::none;
+}
+
+bool decimal::parse_canonical(std::string_view text, decimal& out) {
+    std::size_t i = 0;
+    const bool negative = !text.empty() && text[0] == '-';
+    if (negative) ++i;
+    // Accumulate the negated value so that the minimum is representable.
+    raw_t acc = 0;
+    auto push_digit = [&acc](char c) {
+        return !__builtin_mul_overflow(acc, 10, &acc) && !__builtin_sub_overflow(acc, c - '0', &acc);
+    };
+    const std::size_t integer_begin = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9')
+        if (!push_digit(text[i++])) return false;
+    if (i == integer_begin) return false;
+    int fraction_digits = 0;
+    if (i < text.size() && text[i] == '.') {
+        ++i;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+            if (++fraction_digits > scale || !push_digit(text[i])) return false;
+            ++i;
+        }
+        if (fraction_digits == 0) return false;
+    }
+    if (i != text.size()) return false;
+    for (; fraction_digits < scale; ++fraction_digits)
+        if (__builtin_mul_overflow(acc, 10, &acc)) return false;
+    if (!negative && __builtin_sub_overflow(raw_t{0}, acc, &acc)) return false;
+    out = from_raw(acc);
+    return true;
 }
 
 std::optional<decimal> decimal::parse(std::string_view text) {

@@ -88,3 +88,29 @@ TEST_CASE("decimal formats without exponent or trailing zeros") {
     CHECK(d("5").is_integer());
     CHECK_FALSE(d("5.1").is_integer());
 }
+
+TEST_CASE("parse_canonical is the exact inverse of to_string over the whole range") {
+    const decimal max = decimal::from_raw(static_cast<decimal::raw_type>(~posd::uint128_t{0} >> 1));
+    for (decimal v : {max, -max, decimal::from_raw(-max.raw() - 1), d("0"), d("-0.000000001"), d("123.45")}) {
+        decimal back;
+        REQUIRE(decimal::parse_canonical(v.to_string(), back));
+        CHECK(back == v);
+    }
+    decimal out;
+    CHECK_FALSE(decimal::parse_canonical("", out));
+    CHECK_FALSE(decimal::parse_canonical("1e3", out));
+    CHECK_FALSE(decimal::parse_canonical("0.0000000001", out));
+    CHECK_FALSE(decimal::parse_canonical("1" + std::string(40, '0'), out));
+    CHECK_FALSE(decimal::parse_canonical("+1", out));
+}
+
+TEST_CASE("the fast and general parse paths agree") {
+    // 18 digits take the fast path, 19 the general one.
+    CHECK(d("123456789.123456789").raw() == d("1234567891.23456789e-1").raw());
+    CHECK(d("-999999999999999999").to_string() == "-999999999999999999");
+    CHECK(d("0.000000001") == d("1e-9"));
+    CHECK(d("100.100000000") == d("100.1"));
+    decimal out;
+    CHECK(decimal::parse("0.1234567891", out) == decimal::parse_error::too_precise);
+    CHECK(decimal::parse("1234567890123456789", out) == decimal::parse_error::out_of_range);
+}

@@ -42,6 +42,10 @@ public:
     // exponent, at most 9 fraction digits (trailing zeros do not count).
     static parse_error parse(std::string_view text, decimal& out);
     static std::optional<decimal> parse(std::string_view text);
+    // The exact inverse of to_string() over the whole range: "-"? digits
+    // ("." 1..9 digits)?, no exponent, no integer-digit cap. For stored
+    // state, whose sums may exceed what an input may carry.
+    static bool parse_canonical(std::string_view text, decimal& out);
 
     constexpr raw_type raw() const { return raw_; }
     constexpr bool is_zero() const { return raw_ == 0; }

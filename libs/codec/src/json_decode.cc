@@ -1,0 +1,766 @@
+#include "codec/json_decode.h"
+
+#include "base/cusip.h"
+#include "base/limits.h"
+#include "base/vassert.h"
+#include "codec/activity_fields.h"
+
+#include <simdjson.h>
+
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+
+// Returns the reject an expression yields, if any.
+#define POSD_TRY(expr)                                              \
+    do {                                                            \
+        if (auto posd_rej_ = (expr)) return std::move(*posd_rej_);  \
+    } while (0)
+
+#define POSD_STRINGIFY_2(x) #x
+#define POSD_STRINGIFY(x) POSD_STRINGIFY_2(x)
+
+namespace posd::codec {
+namespace {
+
+namespace od = simdjson::ondemand;
+using model::reason;
+using opt_text = std::optional<std::string_view>;
+using maybe_reject = std::optional<model::reject>;
+
+model::reject make_reject(reason r, std::string_view field, std::string_view message) {
+    return model::reject{r, std::string(field), std::string(message)};
+}
+
+// ---------------------------------------------------------------------------
+// Field tables: the wire name of every field a record type knows, what JSON
+// types it accepts, and where its text goes.
+
+enum class value_kind : std::uint8_t {
+    text,   // a JSON string
+    number, // a JSON number (its literal token text) or a JSON string
+    flag,   // JSON true/false (as "Y"/"N") or a JSON string
+};
+
+template <typename Raw>
+struct field_spec {
+    std::string_view name;
+    value_kind kind = value_kind::text;
+    opt_text Raw::*member = nullptr;
+};
+
+// Finds a field by name with one length bucket lookup and a few compares,
+// built at compile time. Indexes are < 64 so that a 64-bit mask can remember
+// which fields a record carried.
+template <typename Raw, std::size_t N>
+class field_table {
+public:
+    static_assert(N <= 64, "duplicate detection uses a 64-bit mask");
+    static constexpr std::size_t name_bytes_max = 31;
+
+    consteval explicit field_table(const field_spec<Raw> (&specs)[N]) {
+        std::array<std::uint8_t, name_bytes_max + 2> first{};
+        for (const auto& s : specs) {
+            if (s.name.empty() || s.name.size() > name_bytes_max) throw "bad field name";
+            ++first[s.name.size() + 1];
+        }
+        for (std::size_t i = 1; i < first.size(); ++i) first[i] = static_cast<std::uint8_t>(first[i] + first[i - 1]);
+        first_ = first;
+        for (const auto& s : specs) {
+            const std::size_t i = first[s.name.size()]++;
+            specs_[i] = s;
+            for (std::size_t j = 0; j < s.name.size(); ++j) padded_[i][j] = s.name[j];
+        }
+    }
+
+    // The field's index, or -1 for a field this record type does not know.
+    // `key` must have name_bytes_max + 1 readable bytes (the padded input
+    // buffer guarantees it; see key_text), so names compare 8 bytes at a
+    // time without a call to memcmp.
+    int find(const char* key, std::size_t n) const {
+        if (n > name_bytes_max) return -1;
+        for (std::size_t i = first_[n]; i < first_[n + 1]; ++i)
+            if (equal_prefix(padded_[i].data(), key, n)) return static_cast<int>(i);
+        return -1;
+    }
+    const field_spec<Raw>& operator[](int i) const { return specs_[static_cast<std::size_t>(i)]; }
+
+private:
+    static bool equal_prefix(const char* a, const char* b, std::size_t n) {
+        for (std::size_t i = 0; i < n; i += 8) {
+            std::uint64_t x = 0;
+            std::uint64_t y = 0;
+            std::memcpy(&x, a + i, 8);
+            std::memcpy(&y, b + i, 8);
+            std::uint64_t diff = x ^ y;
+            if (n - i < 8) diff &= (std::uint64_t{1} << ((n - i) * 8)) - 1;
+            if (diff != 0) return false;
+        }
+        return true;
+    }
+
+    std::array<field_spec<Raw>, N> specs_{};              // sorted by name length
+    std::array<std::array<char, name_bytes_max + 1>, N> padded_{}; // names, zero-padded
+    std::array<std::uint8_t, name_bytes_max + 2> first_{}; // first index of each length
+};
+
+template <typename Raw, std::size_t N>
+consteval field_table<Raw, N> make_table(const field_spec<Raw> (&specs)[N]) {
+    return field_table<Raw, N>(specs);
+}
+
+constexpr auto activity_table = make_table<raw_activity>({
+    {"type", value_kind::text, &raw_activity::type},
+    {"action", value_kind::text, &raw_activity::action},
+    {"businessDate", value_kind::text, &raw_activity::business_date},
+    {"activityId", value_kind::text, &raw_activity::activity_id},
+    {"eventTime", value_kind::number, &raw_activity::event_time},
+    {"maxxKeyCode", value_kind::text, &raw_activity::maxx_key_code},
+    {"firm", value_kind::text, &raw_activity::firm},
+    {"ledger", value_kind::text, &raw_activity::ledger},
+    {"branch", value_kind::text, &raw_activity::branch},
+    {"base", value_kind::text, &raw_activity::base},
+    {"subAcctKey", value_kind::text, &raw_activity::sub_acct_key},
+    {"acctCategory", value_kind::text, &raw_activity::acct_category},
+    {"rr", value_kind::text, &raw_activity::rr},
+    {"usCitizenship", value_kind::text, &raw_activity::us_citizenship},
+    {"nyResident", value_kind::text, &raw_activity::ny_resident},
+    {"paper", value_kind::text, &raw_activity::paper},
+    {"intracctEligibleType", value_kind::text, &raw_activity::intracct_eligible_type},
+    {"intracctMinAmt", value_kind::number, &raw_activity::intracct_min_amt},
+    {"accountClosedDate", value_kind::text, &raw_activity::account_closed_date},
+    {"cusip", value_kind::text, &raw_activity::cusip},
+    {"productLine", value_kind::text, &raw_activity::product_line},
+    {"quantity", value_kind::number, &raw_activity::quantity},
+    {"amount", value_kind::number, &raw_activity::amount},
+    {"price", value_kind::number, &raw_activity::price},
+    {"currency", value_kind::text, &raw_activity::currency},
+    {"tradeDate", value_kind::text, &raw_activity::trade_date},
+    {"settleDate", value_kind::text, &raw_activity::settle_date},
+    {"bondRedeemSw", value_kind::flag, &raw_activity::bond_redeem_sw},
+    {"acctTransferredSw", value_kind::flag, &raw_activity::acct_transferred_sw},
+    {"reverseSplitSw", value_kind::flag, &raw_activity::reverse_split_sw},
+});
+
+struct raw_bookkeeping_rule {
+    opt_text maxx_key_code, short_desc, long_desc, upd_td_bal_sw, upd_sd_bal_sw, adj_sma_sw,
+        upd_td_qty_sw, upd_sd_qty_sw;
+};
+constexpr auto bookkeeping_table = make_table<raw_bookkeeping_rule>({
+    {"maxxKeyCode", value_kind::text, &raw_bookkeeping_rule::maxx_key_code},
+    {"shortDesc", value_kind::text, &raw_bookkeeping_rule::short_desc},
+    {"longDesc", value_kind::text, &raw_bookkeeping_rule::long_desc},
+    {"updTdBalSw", value_kind::flag, &raw_bookkeeping_rule::upd_td_bal_sw},
+    {"updSdBalSw", value_kind::flag, &raw_bookkeeping_rule::upd_sd_bal_sw},
+    {"adjSmaSw", value_kind::flag, &raw_bookkeeping_rule::adj_sma_sw},
+    {"updTdQtySw", value_kind::flag, &raw_bookkeeping_rule::upd_td_qty_sw},
+    {"updSdQtySw", value_kind::flag, &raw_bookkeeping_rule::upd_sd_qty_sw},
+});
+
+struct raw_product {
+    opt_text prodline, desc_short, factor, default_price_for_mgn, fractions_allowed_sw,
+        marginable_flag, contributes_to_equity_sw, ext_rule_flag;
+};
+constexpr auto product_table = make_table<raw_product>({
+    {"prodline", value_kind::text, &raw_product::prodline},
+    {"descShort", value_kind::text, &raw_product::desc_short},
+    {"factor", value_kind::number, &raw_product::factor},
+    {"defaultPriceForMgn", value_kind::number, &raw_product::default_price_for_mgn},
+    {"fractionsAllowedSw", value_kind::flag, &raw_product::fractions_allowed_sw},
+    {"marginableFlag", value_kind::flag, &raw_product::marginable_flag},
+    {"contributesToEquitySw", value_kind::flag, &raw_product::contributes_to_equity_sw},
+    {"extRuleFlag", value_kind::text, &raw_product::ext_rule_flag},
+});
+
+struct raw_security {
+    opt_text cusip, uls, product_line, strike_price, contract_size, exp_or_maturity_date;
+};
+constexpr auto security_table = make_table<raw_security>({
+    {"cusip", value_kind::text, &raw_security::cusip},
+    {"uls", value_kind::text, &raw_security::uls},
+    {"productLine", value_kind::text, &raw_security::product_line},
+    {"strikePrice", value_kind::number, &raw_security::strike_price},
+    {"contractSize", value_kind::number, &raw_security::contract_size},
+    {"expOrMaturityDate", value_kind::text, &raw_security::exp_or_maturity_date},
+});
+
+struct raw_price {
+    opt_text cusip, price, prev_price, as_of;
+};
+constexpr auto price_table = make_table<raw_price>({
+    {"cusip", value_kind::text, &raw_price::cusip},
+    {"price", value_kind::number, &raw_price::price},
+    {"prevPrice", value_kind::number, &raw_price::prev_price},
+    {"asOf", value_kind::number, &raw_price::as_of},
+});
+
+struct raw_margin_rule {
+    opt_text nyrs_mgn_rule, nyrs_mgn_seq, nyrs_level, nyrs_action;
+};
+constexpr auto margin_rule_table = make_table<raw_margin_rule>({
+    {"nyrsMgnRule", value_kind::text, &raw_margin_rule::nyrs_mgn_rule},
+    {"nyrsMgnSeq", value_kind::number, &raw_margin_rule::nyrs_mgn_seq},
+    {"nyrsLevel", value_kind::number, &raw_margin_rule::nyrs_level},
+    {"nyrsAction", value_kind::number, &raw_margin_rule::nyrs_action},
+});
+
+// ---------------------------------------------------------------------------
+// JSON values
+
+// simdjson reports a failure as an error code; posd's message says what was
+// wrong in a few words, without quoting the input.
+std::string_view describe(simdjson::error_code e) {
+    switch (e) {
+    case simdjson::EMPTY: return "empty record";
+    case simdjson::TAPE_ERROR: return "invalid JSON structure";
+    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT: return "JSON ends inside an object or array";
+    case simdjson::UNCLOSED_STRING: return "JSON string not closed";
+    case simdjson::UNESCAPED_CHARS: return "unescaped control character in a JSON string";
+    case simdjson::STRING_ERROR: return "invalid escape in a JSON string";
+    case simdjson::T_ATOM_ERROR:
+    case simdjson::F_ATOM_ERROR:
+    case simdjson::N_ATOM_ERROR: return "invalid JSON literal";
+    case simdjson::NUMBER_ERROR: return "invalid JSON number";
+    case simdjson::DEPTH_ERROR: return "JSON nested too deeply";
+    case simdjson::INCORRECT_TYPE: return "invalid JSON value";
+    case simdjson::UTF8_ERROR: return "invalid UTF-8";
+    default: return simdjson::error_message(e);
+    }
+}
+
+struct value_failure {
+    simdjson::error_code code;
+    std::string_view message; // describe(code) when empty
+};
+using maybe_failure = std::optional<value_failure>;
+
+[[gnu::always_inline]] inline std::string_view trim_right(std::string_view s) {
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// RFC 8259 number grammar. simdjson's on-demand parser checks a number only
+// when asked to convert it; posd never converts through double, so it checks
+// the literal itself: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+[[gnu::always_inline]] inline bool is_json_number(std::string_view s) {
+    std::size_t i = 0;
+    const std::size_t n = s.size();
+    if (i < n && s[i] == '-') ++i;
+    if (i >= n) return false;
+    if (s[i] == '0') {
+        ++i;
+    } else if (s[i] >= '1' && s[i] <= '9') {
+        while (i < n && is_digit(s[i])) ++i;
+    } else {
+        return false;
+    }
+    if (i < n && s[i] == '.') {
+        std::size_t start = ++i;
+        while (i < n && is_digit(s[i])) ++i;
+        if (i == start) return false;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+        std::size_t start = i;
+        while (i < n && is_digit(s[i])) ++i;
+        if (i == start) return false;
+    }
+    return i == n;
+}
+
+// Byte scanning eight bytes at a time (SWAR). Every text scanned here lies
+// in the padded input buffer, so reading up to 7 bytes past its end stays
+// inside the buffer (SIMDJSON_PADDING bytes follow the input).
+static_assert(std::endian::native == std::endian::little, "byte masks assume little-endian loads");
+constexpr std::uint64_t low_bits = 0x0101010101010101ULL;
+constexpr std::uint64_t high_bits = 0x8080808080808080ULL;
+
+[[gnu::always_inline]] inline std::uint64_t load8(const char* p) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p, 8);
+    return w;
+}
+
+// The high bit of each byte of `word` equal to `c`. Bytes above a match may
+// be flagged too (borrows), so only the lowest flag is exact; callers use
+// only that one.
+[[gnu::always_inline]] inline std::uint64_t byte_mask(std::uint64_t word, char c) {
+    const std::uint64_t x = word ^ (low_bits * static_cast<unsigned char>(c));
+    return (x - low_bits) & ~x & high_bits;
+}
+
+[[gnu::always_inline]] inline bool has_backslash(std::string_view s) {
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8)
+        if (byte_mask(load8(s.data() + i), '\\') != 0) return true;
+    if (i == s.size()) return false;
+    const std::uint64_t tail = (std::uint64_t{1} << ((s.size() - i) * 8)) - 1;
+    return (byte_mask(load8(s.data() + i), '\\') & tail) != 0;
+}
+
+// The index of the first '"' or '\\' at `p` or after it.
+[[gnu::always_inline]] inline std::size_t find_quote_or_backslash(const char* p) {
+    for (std::size_t i = 0;; i += 8) {
+        const std::uint64_t w = load8(p + i);
+        const std::uint64_t m = byte_mask(w, '"') | byte_mask(w, '\\');
+        if (m != 0) return i + static_cast<std::size_t>(std::countr_zero(m) >> 3);
+    }
+}
+
+// A string's content straight from the input when it has no escapes (the
+// common case: no copy, no call into simdjson's unescaper), else unescaped
+// by simdjson into its string buffer. Stage 1 has already checked that
+// strings are closed, valid UTF-8 and free of raw control characters.
+[[gnu::always_inline]] inline maybe_failure read_string(od::value& v, std::string_view token, std::string_view& out) {
+    if (token.size() >= 2 && token.back() == '"') {
+        std::string_view content = token.substr(1, token.size() - 2);
+        if (!has_backslash(content)) {
+            out = content;
+            return std::nullopt;
+        }
+    }
+    if (auto e = v.get_string().get(out)) return value_failure{e, {}};
+    return std::nullopt;
+}
+
+// A field name, the same way: raw when it has no escapes. `padded` tells
+// whether the text lies in the padded input buffer (with at least
+// SIMDJSON_PADDING readable bytes after it) rather than in simdjson's
+// string buffer.
+[[gnu::always_inline]] inline maybe_failure read_key(od::field& field, std::string_view& out, bool& padded) {
+    const char* raw = field.key().raw();
+    const std::size_t n = find_quote_or_backslash(raw);
+    padded = raw[n] == '"';
+    if (padded) {
+        out = std::string_view(raw, n);
+        return std::nullopt;
+    }
+    if (auto e = field.unescaped_key().get(out)) return value_failure{e, {}};
+    return std::nullopt;
+}
+
+template <typename Raw, std::size_t N>
+int find_field(const field_table<Raw, N>& table, std::string_view key, bool padded) {
+    if (padded) return table.find(key.data(), key.size());
+    if (key.size() > table.name_bytes_max) return -1;
+    std::array<char, table.name_bytes_max + 1> copy{};
+    std::memcpy(copy.data(), key.data(), key.size());
+    return table.find(copy.data(), key.size());
+}
+
+// Reads a value from its token (simdjson's raw_json_token: the bytes up to
+// the next structural character), so one call tells the JSON type from the
+// first byte and gives the text: strings their content (unescaped when they
+// have escapes), numbers and literals their literal. Containers are left to
+// the caller (`type` object/array, `text` empty).
+[[gnu::always_inline]] inline maybe_failure read_token(od::value& v, od::json_type& type, std::string_view& text) {
+    const std::string_view token = trim_right(v.raw_json_token());
+    if (token.empty()) return value_failure{simdjson::TAPE_ERROR, {}};
+    switch (token[0]) {
+    case '"':
+        type = od::json_type::string;
+        return read_string(v, token, text);
+    case '{': type = od::json_type::object; return std::nullopt;
+    case '[': type = od::json_type::array; return std::nullopt;
+    case 't':
+    case 'f':
+        type = od::json_type::boolean;
+        if (token != "true" && token != "false") return value_failure{simdjson::T_ATOM_ERROR, {}};
+        text = token;
+        return std::nullopt;
+    case 'n':
+        type = od::json_type::null;
+        if (token != "null") return value_failure{simdjson::N_ATOM_ERROR, {}};
+        return std::nullopt;
+    case '-':
+    case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        type = od::json_type::number;
+        if (!is_json_number(token)) return value_failure{simdjson::NUMBER_ERROR, {}};
+        text = token;
+        return std::nullopt;
+    default: return value_failure{simdjson::INCORRECT_TYPE, "invalid JSON value"};
+    }
+}
+
+// Walks a value the record does not use, so that invalid JSON inside an
+// unknown field is rejected like anywhere else (on-demand skipping would
+// only count brackets). Recursion is bounded by json_depth_max.
+maybe_failure validate_value(od::value v, std::size_t depth) {
+    od::json_type type{};
+    std::string_view text;
+    if (auto f = read_token(v, type, text)) return f;
+    if (type == od::json_type::object) {
+        if (depth > json_depth_max) return value_failure{simdjson::DEPTH_ERROR, {}};
+        od::object obj;
+        if (auto e = v.get_object().get(obj)) return value_failure{e, {}};
+        for (auto result : obj) {
+            if (auto e = result.error()) return value_failure{e, {}};
+            od::field& field = result.value_unsafe();
+            std::string_view key;
+            bool padded = false;
+            if (auto f = read_key(field, key, padded)) return f;
+            if (auto f = validate_value(field.value(), depth + 1)) return f;
+        }
+    } else if (type == od::json_type::array) {
+        if (depth > json_depth_max) return value_failure{simdjson::DEPTH_ERROR, {}};
+        od::array arr;
+        if (auto e = v.get_array().get(arr)) return value_failure{e, {}};
+        for (auto element : arr) {
+            od::value child;
+            if (auto e = element.get(child)) return value_failure{e, {}};
+            if (auto f = validate_value(child, depth + 1)) return f;
+        }
+    }
+    return std::nullopt;
+}
+
+// Reads a known field's value as text (see value_kind); JSON null leaves it
+// absent.
+[[gnu::always_inline]] inline maybe_failure read_value(od::value& v, value_kind kind, opt_text& out) {
+    od::json_type type{};
+    std::string_view text;
+    if (auto f = read_token(v, type, text)) return f;
+    switch (type) {
+    case od::json_type::null: out.reset(); return std::nullopt;
+    case od::json_type::string: out = text; return std::nullopt;
+    case od::json_type::number:
+        if (kind != value_kind::number) break;
+        out = text;
+        return std::nullopt;
+    case od::json_type::boolean:
+        if (kind != value_kind::flag) break;
+        out = text[0] == 't' ? std::string_view{"Y"} : std::string_view{"N"};
+        return std::nullopt;
+    case od::json_type::object:
+    case od::json_type::array: break;
+    }
+    switch (kind) {
+    case value_kind::text: return value_failure{simdjson::INCORRECT_TYPE, "expected a JSON string"};
+    case value_kind::number: return value_failure{simdjson::INCORRECT_TYPE, "expected a number or a string"};
+    case value_kind::flag: return value_failure{simdjson::INCORRECT_TYPE, "expected true, false or a string"};
+    }
+    return value_failure{simdjson::INCORRECT_TYPE, {}};
+}
+
+model::reject malformed(std::string_view field, const value_failure& f) {
+    std::string_view message = f.message.empty() ? describe(f.code) : f.message;
+    return make_reject(reason::malformed, field, message);
+}
+
+// An unknown field's name is reported only when it looks like a field name:
+// short, printable ASCII.
+std::string_view reportable_name(std::string_view key) {
+    if (key.size() > 64) return {};
+    for (char c : key)
+        if (c < 0x21 || c > 0x7e) return {};
+    return key;
+}
+
+// Walks the object's fields once: known fields go to their slot in `raw`,
+// unknown ones are validated and skipped.
+template <typename Raw, std::size_t N>
+maybe_reject collect_fields(od::object& obj, const field_table<Raw, N>& table, Raw& raw) {
+    std::uint64_t seen = 0;
+    for (auto result : obj) {
+        if (auto e = result.error()) return malformed({}, value_failure{e, {}});
+        od::field& field = result.value_unsafe();
+        std::string_view key;
+        bool padded = false;
+        if (auto f = read_key(field, key, padded)) return malformed({}, *f);
+        od::value& v = field.value();
+        const int index = find_field(table, key, padded);
+        if (index < 0) {
+            if (auto f = validate_value(v, 2)) return malformed(reportable_name(key), *f);
+            continue;
+        }
+        const field_spec<Raw>& spec = table[index];
+        const std::uint64_t bit = std::uint64_t{1} << index;
+        if (seen & bit) return make_reject(reason::malformed, spec.name, "duplicate field");
+        seen |= bit;
+        if (auto f = read_value(v, spec.kind, raw.*spec.member)) return malformed(spec.name, *f);
+    }
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Reference data rules (libs/codec/README.md, "Reference data")
+
+bool too_long(const opt_text& v) { return v && v->size() > limits::field_bytes_max; }
+
+maybe_reject text_field(const opt_text& v, std::string_view wire, std::string& out, bool required = false) {
+    if (too_long(v)) return make_reject(reason::field_too_long, wire, std::string(wire) + " too long");
+    if (required && (!v || v->empty()))
+        return make_reject(reason::missing_field, wire, std::string(wire) + " is missing");
+    if (v) out.assign(*v);
+    return std::nullopt;
+}
+
+maybe_reject required_present(const opt_text& v, std::string_view wire) {
+    if (!v || v->empty()) return make_reject(reason::missing_field, wire, std::string(wire) + " is missing");
+    return std::nullopt;
+}
+
+enum class sign_rule : std::uint8_t { non_negative, positive };
+
+maybe_reject decimal_field(const opt_text& v, std::string_view wire, std::int64_t units_max, sign_rule sign,
+                           std::optional<decimal>& out) {
+    if (too_long(v)) return make_reject(reason::field_too_long, wire, std::string(wire) + " too long");
+    if (!v) return std::nullopt;
+    decimal d;
+    switch (decimal::parse(*v, d)) {
+    case decimal::parse_error::none: break;
+    case decimal::parse_error::malformed: return make_reject(reason::bad_field, wire, "not a decimal number");
+    case decimal::parse_error::too_precise:
+        return make_reject(reason::number_out_of_range, wire, "more than 9 fraction digits");
+    case decimal::parse_error::out_of_range: return make_reject(reason::number_out_of_range, wire, "number out of range");
+    }
+    if (d.is_negative()) return make_reject(reason::bad_field, wire, "must not be negative");
+    if (sign == sign_rule::positive && d.is_zero()) return make_reject(reason::bad_field, wire, "must be positive");
+    if (d > decimal::from_units(units_max))
+        return make_reject(reason::number_out_of_range, wire, "magnitude above the limit");
+    out = d;
+    return std::nullopt;
+}
+
+maybe_reject switch_field(const opt_text& v, std::string_view wire, bool& out) {
+    if (too_long(v)) return make_reject(reason::field_too_long, wire, std::string(wire) + " too long");
+    if (!v) return std::nullopt; // keeps the model's default
+    if (*v == "Y") {
+        out = true;
+    } else if (*v == "N") {
+        out = false;
+    } else {
+        return make_reject(reason::bad_field, wire, "switch must be Y or N");
+    }
+    return std::nullopt;
+}
+
+maybe_reject date_field(const opt_text& v, std::string_view wire, std::optional<date>& out) {
+    if (too_long(v)) return make_reject(reason::field_too_long, wire, std::string(wire) + " too long");
+    if (!v) return std::nullopt;
+    out = date::parse(*v);
+    if (!out) return make_reject(reason::bad_field, wire, "not a date YYYY-MM-DD");
+    return std::nullopt;
+}
+
+maybe_reject cusip_field(const opt_text& v, std::string_view wire, std::string& out) {
+    POSD_TRY(text_field(v, wire, out, true));
+    if (!cusip::well_formed(out))
+        return make_reject(reason::bad_field, wire, "cusip must be 9 characters of 0-9 A-Z * @ #, the last a digit");
+    if (!cusip::valid(out)) return make_reject(reason::bad_cusip_check_digit, wire, "cusip check digit does not match");
+    return std::nullopt;
+}
+
+// Optional sign and digits, into an int64; false on overflow.
+bool parse_integer(std::string_view s, bool& digits_only, std::int64_t& out) {
+    std::size_t i = !s.empty() && s[0] == '-' ? 1 : 0;
+    digits_only = i < s.size();
+    for (std::size_t j = i; j < s.size(); ++j) digits_only = digits_only && is_digit(s[j]);
+    if (!digits_only) return true;
+    std::int64_t v = 0; // accumulated negatively so that INT64_MIN fits
+    for (std::size_t j = i; j < s.size(); ++j)
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_sub_overflow(v, s[j] - '0', &v)) return false;
+    if (i == 0) {
+        if (v == std::numeric_limits<std::int64_t>::min()) return false;
+        v = -v;
+    }
+    out = v;
+    return true;
+}
+
+maybe_reject int32_field(const opt_text& v, std::string_view wire, std::int32_t& out) {
+    if (too_long(v)) return make_reject(reason::field_too_long, wire, std::string(wire) + " too long");
+    bool digits_only = false;
+    std::int64_t n = 0;
+    if (!parse_integer(*v, digits_only, n)) return make_reject(reason::number_out_of_range, wire, "integer out of range");
+    if (!digits_only) return make_reject(reason::bad_field, wire, "not an integer");
+    if (n < std::numeric_limits<std::int32_t>::min() || n > std::numeric_limits<std::int32_t>::max())
+        return make_reject(reason::number_out_of_range, wire, "integer out of range");
+    out = static_cast<std::int32_t>(n);
+    return std::nullopt;
+}
+
+// Same rule as the activity's eventTime (codec/activity_fields.h).
+constexpr std::int64_t time_ms_min = -2'208'988'800'000;  // 1900-01-01T00:00:00Z
+constexpr std::int64_t time_ms_end = 32'503'680'000'000;  // 3000-01-01T00:00:00Z
+
+maybe_reject time_field(const opt_text& v, std::string_view wire, timestamp& out) {
+    if (too_long(v)) return make_reject(reason::field_too_long, wire, std::string(wire) + " too long");
+    if (!v) return std::nullopt;
+    bool digits_only = false;
+    std::int64_t ms = 0;
+    if (!parse_integer(*v, digits_only, ms))
+        return make_reject(reason::number_out_of_range, wire, "epoch milliseconds beyond 64 bits");
+    if (digits_only) {
+        if (ms < time_ms_min || ms >= time_ms_end)
+            return make_reject(reason::number_out_of_range, wire, "time outside the years 1900-2999");
+        out = timestamp{ms};
+        return std::nullopt;
+    }
+    auto t = timestamp::parse(*v);
+    if (!t) return make_reject(reason::bad_field, wire, "not an RFC 3339 time or epoch milliseconds");
+    if (t->ms < time_ms_min || t->ms >= time_ms_end)
+        return make_reject(reason::bad_field, wire, "time outside the years 1900-2999");
+    out = *t;
+    return std::nullopt;
+}
+
+// A rate or level: a fraction between 0 and 1.
+maybe_reject fraction_field(const opt_text& v, std::string_view wire, decimal& out) {
+    POSD_TRY(required_present(v, wire));
+    std::optional<decimal> d;
+    POSD_TRY(decimal_field(v, wire, 1, sign_rule::non_negative, d));
+    out = *d;
+    return std::nullopt;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+
+struct json_decoder::impl {
+    static constexpr std::size_t buffer_bytes = limits::record_bytes_max + simdjson::SIMDJSON_PADDING;
+
+    od::parser parser;
+    std::unique_ptr<char[]> buffer = std::make_unique<char[]>(buffer_bytes);
+
+    impl() {
+        auto e = parser.allocate(limits::record_bytes_max);
+        vassert(e == simdjson::SUCCESS, "simdjson parser allocation failed: {}", simdjson::error_message(e));
+    }
+
+    // Parses `bytes` and collects the top-level object's fields into `raw`.
+    // The texts in `raw` point into the parser and the buffer: valid until
+    // the next call.
+    template <typename Raw, std::size_t N>
+    maybe_reject parse(std::string_view bytes, const field_table<Raw, N>& table, Raw& raw) {
+        if (bytes.size() > limits::record_bytes_max)
+            return make_reject(reason::record_too_large, {}, "record larger than the size limit");
+        if (bytes.empty()) return make_reject(reason::malformed, {}, "empty record");
+        std::memcpy(buffer.get(), bytes.data(), bytes.size());
+        std::memset(buffer.get() + bytes.size(), 0, simdjson::SIMDJSON_PADDING);
+
+        od::document doc;
+        if (auto e = parser.iterate(buffer.get(), bytes.size(), bytes.size() + simdjson::SIMDJSON_PADDING).get(doc)) {
+            // Stage 1 validates the UTF-8 of the whole input; when it stops
+            // at another error first, look again so that an invalid encoding
+            // is always reported as such.
+            if (e == simdjson::UTF8_ERROR || !simdjson::validate_utf8(bytes.data(), bytes.size()))
+                return make_reject(reason::invalid_encoding, {}, "invalid UTF-8");
+            return make_reject(reason::malformed, {}, describe(e));
+        }
+        od::object obj;
+        if (auto e = doc.get_object().get(obj)) {
+            return make_reject(reason::malformed, {},
+                               e == simdjson::INCORRECT_TYPE ? "not a JSON object" : describe(e));
+        }
+        POSD_TRY(collect_fields(obj, table, raw));
+        if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
+            return make_reject(reason::malformed, {}, "content after the JSON object");
+        return std::nullopt;
+    }
+};
+
+json_decoder::json_decoder() : impl_(std::make_unique<impl>()) {}
+json_decoder::~json_decoder() = default;
+json_decoder::json_decoder(json_decoder&&) noexcept = default;
+json_decoder& json_decoder::operator=(json_decoder&&) noexcept = default;
+
+model::decoded_record json_decoder::decode_activity(std::string_view bytes) {
+    raw_activity raw;
+    POSD_TRY(impl_->parse(bytes, activity_table, raw));
+    return build_record(raw);
+}
+
+std::variant<model::bookkeeping_rule, model::reject> json_decoder::decode_bookkeeping_rule(std::string_view bytes) {
+    raw_bookkeeping_rule raw;
+    POSD_TRY(impl_->parse(bytes, bookkeeping_table, raw));
+    model::bookkeeping_rule out;
+    POSD_TRY(text_field(raw.maxx_key_code, "maxxKeyCode", out.maxx_key_code, true));
+    POSD_TRY(text_field(raw.short_desc, "shortDesc", out.short_desc));
+    POSD_TRY(text_field(raw.long_desc, "longDesc", out.long_desc));
+    POSD_TRY(switch_field(raw.upd_td_bal_sw, "updTdBalSw", out.upd_td_bal_sw));
+    POSD_TRY(switch_field(raw.upd_sd_bal_sw, "updSdBalSw", out.upd_sd_bal_sw));
+    POSD_TRY(switch_field(raw.adj_sma_sw, "adjSmaSw", out.adj_sma_sw));
+    POSD_TRY(switch_field(raw.upd_td_qty_sw, "updTdQtySw", out.upd_td_qty_sw));
+    POSD_TRY(switch_field(raw.upd_sd_qty_sw, "updSdQtySw", out.upd_sd_qty_sw));
+    return out;
+}
+
+std::variant<model::product_definition, model::reject> json_decoder::decode_product(std::string_view bytes) {
+    raw_product raw;
+    POSD_TRY(impl_->parse(bytes, product_table, raw));
+    model::product_definition out;
+    POSD_TRY(text_field(raw.prodline, "prodline", out.prodline, true));
+    POSD_TRY(text_field(raw.desc_short, "descShort", out.desc_short));
+    std::optional<decimal> factor;
+    POSD_TRY(decimal_field(raw.factor, "factor", limits::price_units_max, sign_rule::positive, factor));
+    if (factor) out.factor = *factor;
+    POSD_TRY(decimal_field(raw.default_price_for_mgn, "defaultPriceForMgn", limits::price_units_max,
+                           sign_rule::non_negative, out.default_price_for_mgn));
+    POSD_TRY(switch_field(raw.fractions_allowed_sw, "fractionsAllowedSw", out.fractions_allowed_sw));
+    POSD_TRY(switch_field(raw.marginable_flag, "marginableFlag", out.marginable_flag));
+    POSD_TRY(switch_field(raw.contributes_to_equity_sw, "contributesToEquitySw", out.contributes_to_equity_sw));
+    POSD_TRY(text_field(raw.ext_rule_flag, "extRuleFlag", out.ext_rule_flag));
+    return out;
+}
+
+std::variant<model::security, model::reject> json_decoder::decode_security(std::string_view bytes) {
+    raw_security raw;
+    POSD_TRY(impl_->parse(bytes, security_table, raw));
+    model::security out;
+    POSD_TRY(cusip_field(raw.cusip, "cusip", out.cusip));
+    POSD_TRY(text_field(raw.uls, "uls", out.uls));
+    POSD_TRY(text_field(raw.product_line, "productLine", out.product_line));
+    POSD_TRY(decimal_field(raw.strike_price, "strikePrice", limits::price_units_max, sign_rule::non_negative,
+                           out.strike_price));
+    POSD_TRY(decimal_field(raw.contract_size, "contractSize", limits::price_units_max, sign_rule::positive,
+                           out.contract_size));
+    POSD_TRY(date_field(raw.exp_or_maturity_date, "expOrMaturityDate", out.exp_or_maturity_date));
+    return out;
+}
+
+std::variant<model::price, model::reject> json_decoder::decode_price(std::string_view bytes) {
+    raw_price raw;
+    POSD_TRY(impl_->parse(bytes, price_table, raw));
+    model::price out;
+    POSD_TRY(cusip_field(raw.cusip, "cusip", out.cusip));
+    POSD_TRY(required_present(raw.price, "price"));
+    std::optional<decimal> price;
+    POSD_TRY(decimal_field(raw.price, "price", limits::price_units_max, sign_rule::non_negative, price));
+    out.price = *price;
+    POSD_TRY(decimal_field(raw.prev_price, "prevPrice", limits::price_units_max, sign_rule::non_negative,
+                           out.prev_price));
+    POSD_TRY(time_field(raw.as_of, "asOf", out.as_of));
+    return out;
+}
+
+std::variant<model::margin_rule, model::reject> json_decoder::decode_margin_rule(std::string_view bytes) {
+    raw_margin_rule raw;
+    POSD_TRY(impl_->parse(bytes, margin_rule_table, raw));
+    model::margin_rule out;
+    POSD_TRY(text_field(raw.nyrs_mgn_rule, "nyrsMgnRule", out.nyrs_mgn_rule, true));
+    POSD_TRY(required_present(raw.nyrs_mgn_seq, "nyrsMgnSeq"));
+    POSD_TRY(int32_field(raw.nyrs_mgn_seq, "nyrsMgnSeq", out.nyrs_mgn_seq));
+    POSD_TRY(fraction_field(raw.nyrs_level, "nyrsLevel", out.nyrs_level));
+    POSD_TRY(fraction_field(raw.nyrs_action, "nyrsAction", out.nyrs_action));
+    return out;
+}
+
+std::string_view json_decoder::compiled_implementation() {
+    return POSD_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION);
+}
+
+std::string_view json_decoder::active_implementation() {
+    return simdjson::get_active_implementation()->name();
+}
+
+} // namespace posd::codec

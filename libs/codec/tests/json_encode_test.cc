@@ -1,0 +1,381 @@
+// JSON encoders: exact output of each event, escaping, and round trips of
+// input records and reference data through json_decoder.
+
+#include "codec/json_decode.h"
+#include "codec/json_encode.h"
+
+#include "model/keys.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace Catch {
+template <>
+struct StringMaker<posd::decimal> {
+    static std::string convert(const posd::decimal& d) { return d.to_string(); }
+};
+} // namespace Catch
+
+namespace {
+
+using posd::date;
+using posd::decimal;
+using posd::timestamp;
+namespace codec = posd::codec;
+namespace model = posd::model;
+
+decimal dec(std::string_view text) { return *decimal::parse(text); }
+date day(std::string_view text) { return *date::parse(text); }
+
+std::string escaped(std::string_view text) {
+    std::string out;
+    codec::append_json_string(text, out);
+    return out;
+}
+
+// Every field of an activity record, for round-trip comparisons.
+auto fields(const model::activity_record& r) {
+    return std::tie(r.activity_id, r.event_time, r.maxx_key_code, r.firm, r.ledger, r.branch, r.base, r.sub_acct_key,
+                    r.acct_category, r.rr, r.us_citizenship, r.ny_resident, r.paper, r.intracct_eligible_type,
+                    r.intracct_min_amt, r.account_closed_date, r.cusip, r.product_line, r.quantity, r.amount, r.price,
+                    r.currency, r.trade_date, r.settle_date, r.bond_redeem_sw, r.acct_transferred_sw,
+                    r.reverse_split_sw);
+}
+
+template <typename T, typename Variant>
+T accepted(const Variant& d) {
+    if (const auto* rej = std::get_if<model::reject>(&d))
+        FAIL("rejected " << model::reason_code(rej->reason) << " field '" << rej->field << "': " << rej->message);
+    REQUIRE(std::holds_alternative<T>(d));
+    return std::get<T>(d);
+}
+
+model::position sample_position() {
+    model::position p;
+    p.firm_postrmt = "ABCD";
+    p.ledger_postrmt = "01";
+    p.branch_postrmt = "123";
+    p.base_postrmt = "45673";
+    p.acct_type_postrmt = "3";
+    p.sub_acct_key = "1";
+    p.cusip = "037833100";
+    p.td_qty = dec("-150.5");
+    p.sd_qty = dec("-100");
+    p.td_qty_short_side = dec("150.5");
+    p.house_req = dec("8125.2");
+    p.equity_req = dec("8125.2");
+    p.loss = dec("0");
+    p.short_exp_date = std::nullopt;
+    p.pairoff_td_qty = dec("0.000000001");
+    p.cost_basis = dec("-27090");
+    p.market_value = dec("-27084");
+    p.loan_value = dec("0");
+    p.version = 7;
+    p.metadata.bond_redeem_sw = false;
+    p.metadata.acct_transferred_sw = true;
+    p.metadata.reverse_split_sw = false;
+    p.metadata.acct_activity_qty = dec("-150.5");
+    p.metadata.acct_activity_amt = dec("27090");
+    return p;
+}
+
+} // namespace
+
+TEST_CASE("strings are escaped per RFC 8259") {
+    CHECK(escaped("") == R"("")");
+    CHECK(escaped("plain ABC 123") == R"("plain ABC 123")");
+    CHECK(escaped("say \"hi\"") == R"("say \"hi\"")");
+    CHECK(escaped("back\\slash") == R"("back\\slash")");
+    CHECK(escaped("a/b") == R"("a/b")");
+    CHECK(escaped("\b\f\n\r\t") == R"("\b\f\n\r\t")");
+    CHECK(escaped(std::string_view("\x00\x01\x1f", 3)) == R"("\u0000\u0001\u001f")");
+    CHECK(escaped("\x7f") == "\"\x7f\"");
+    CHECK(escaped("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80") == "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+    std::string out = "prefix:";
+    codec::append_json_string("x", out);
+    CHECK(out == R"(prefix:"x")");
+}
+
+TEST_CASE("position.updated: every Position and PositionMetadata field") {
+    model::position_updated e;
+    e.position = sample_position();
+    e.activity_ids = {"A-1", "A-\"2\""};
+    e.offsets = {41, -1, 9'000'000'000};
+    e.event_time = timestamp{1772461800125};
+    e.processing_time = timestamp{1772461800130};
+    std::string out = "[";
+    codec::encode_json(e, out);
+    CHECK(out ==
+          "["
+          R"({"positionKey":"ABCD|01|123|45673|1|037833100","firmPostrmt":"ABCD","ledgerPostrmt":"01",)"
+          R"("branchPostrmt":"123","basePostrmt":"45673","acctTypePostrmt":"3","subAcctKey":"1",)"
+          R"("cusip":"037833100","tdQty":"-150.5","sdQty":"-100","tdQtyShortSide":"150.5",)"
+          R"("houseReq":"8125.2","equityReq":"8125.2","loss":"0","shortExpDate":null,"pairoffAcctType":"",)"
+          R"("pairoffCusip":"","pairoffTdQty":"0.000000001","costBasis":"-27090","marketValue":"-27084",)"
+          R"("loanValue":"0","bondRedeemSw":"N","acctTransferredSw":"Y","reverseSplitSw":"N",)"
+          R"("acctActivityQty":"-150.5","acctActivityAmt":"27090","version":7,"activityIds":["A-1","A-\"2\""],)"
+          R"("offsets":[41,-1,9000000000],"eventTime":"2026-03-02T14:30:00.125Z",)"
+          R"("processingTime":"2026-03-02T14:30:00.130Z"})");
+
+    e.position.short_exp_date = day("2027-01-15");
+    e.activity_ids.clear();
+    e.offsets.clear();
+    out.clear();
+    codec::encode_json(e, out);
+    CHECK(out.find(R"("shortExpDate":"2027-01-15")") != std::string::npos);
+    CHECK(out.find(R"("activityIds":[],"offsets":[])") != std::string::npos);
+    CHECK(codec::event_key(model::output_event{e}) == "ABCD|01|123|45673|1|037833100");
+}
+
+TEST_CASE("market-value event") {
+    model::market_value_event e;
+    e.product_id = "037833100";
+    e.firm = "ABCD";
+    e.ledger = "01";
+    e.branch = "123";
+    e.base = "45672";
+    e.sub_acct_key = "";
+    e.quantity = dec("150");
+    e.price = dec("180.305");
+    e.rule = "STANDARD";
+    e.market_value = dec("27046");
+    e.ts = timestamp{1772485200000};
+    std::string out;
+    codec::encode_json(e, out);
+    CHECK(out == R"({"positionKey":"ABCD|01|123|45672||037833100","productId":"037833100","firm":"ABCD",)"
+                 R"("ledger":"01","branch":"123","base":"45672","subAcctKey":"","quantity":"150",)"
+                 R"("price":"180.305","rule":"STANDARD","marketValue":"27046",)"
+                 R"("timestamp":"2026-03-02T21:00:00.000Z"})");
+    CHECK(codec::event_key(model::output_event{e}) == "ABCD|01|123|45672||037833100");
+}
+
+TEST_CASE("margin.updated event") {
+    model::margin_updated e;
+    auto& b = e.balance;
+    b.firm = "ABCD";
+    b.ledger = "01";
+    b.branch = "123";
+    b.base = "45672";
+    b.acct_type = "2";
+    b.acct_category = "RETL";
+    b.td_bal = dec("-27045.75");
+    b.sd_bal = dec("0");
+    b.sma = dec("1250.5");
+    b.mv_td_long = dec("27046");
+    b.mv_td_short = dec("0");
+    b.cash_avail = dec("0");
+    b.loan_value = dec("13523");
+    b.reqt_house = dec("6761.5");
+    b.reqt_exch = dec("6761.5");
+    b.equity = dec("0.25");
+    b.margin_call = model::margin_call_state::exchange;
+    b.margin_call_amount = dec("6761.25");
+    b.version = 3;
+    e.processing_time = timestamp{0};
+    std::string out;
+    codec::encode_json(e, out);
+    CHECK(out == R"({"accountKey":"ABCD|01|123|45672","firm":"ABCD","ledger":"01","branch":"123","base":"45672",)"
+                 R"("acctType":"2","acctCategory":"RETL","tdBal":"-27045.75","sdBal":"0","sma":"1250.5",)"
+                 R"("mvTdLong":"27046","mvTdShort":"0","cashAvail":"0","loanValue":"13523","reqtHouse":"6761.5",)"
+                 R"("reqtExch":"6761.5","equity":"0.25","marginCall":"EXCHANGE","marginCallAmount":"6761.25",)"
+                 R"("version":3,"processingTime":"1970-01-01T00:00:00.000Z"})");
+    CHECK(codec::event_key(model::output_event{e}) == "ABCD|01|123|45672");
+    b.margin_call = model::margin_call_state::none;
+    out.clear();
+    codec::encode_json(e, out);
+    CHECK(out.find(R"("marginCall":"NONE")") != std::string::npos);
+    b.margin_call = model::margin_call_state::house;
+    out.clear();
+    codec::encode_json(e, out);
+    CHECK(out.find(R"("marginCall":"HOUSE")") != std::string::npos);
+}
+
+TEST_CASE("event JSON escapes key parts and text") {
+    model::market_value_event e;
+    e.product_id = "037833100";
+    e.firm = "A\"CD";
+    e.ledger = "0\\1";
+    e.branch = "1\n3";
+    e.base = "4";
+    e.rule = "R\t";
+    std::string out;
+    codec::encode_json(e, out);
+    CHECK(out.find(R"("positionKey":"A\"CD|0\\1|1\n3|4||037833100")") != std::string::npos);
+    CHECK(out.find(R"("rule":"R\t")") != std::string::npos);
+    // The encoded event is valid JSON: an unknown-field-only object to the decoder.
+    codec::json_decoder d;
+    auto r = d.decode_bookkeeping_rule(out);
+    REQUIRE(std::holds_alternative<model::reject>(r));
+    CHECK(std::get<model::reject>(r).reason == model::reason::missing_field); // parsed fine, no maxxKeyCode
+}
+
+TEST_CASE("dead letters: original key and the headers") {
+    model::dead_letter dl;
+    dl.key = "ABCD|01|123|45678";
+    dl.value = "{\"broken\":";
+    dl.reject = model::reject{model::reason::bad_cusip_check_digit, "cusip", "cusip check digit does not match"};
+    dl.partition = 5;
+    dl.offset = 123456789012;
+    CHECK(codec::event_key(model::output_event{dl}) == "ABCD|01|123|45678");
+    auto headers = codec::dead_letter_headers(dl, "activity");
+    using header = std::pair<std::string, std::string>;
+    CHECK(headers == std::vector<header>{{"reason", "BAD_CUSIP_CHECK_DIGIT"},
+                                         {"message", "cusip check digit does not match"},
+                                         {"field", "cusip"},
+                                         {"source.topic", "activity"},
+                                         {"source.partition", "5"},
+                                         {"source.offset", "123456789012"}});
+}
+
+TEST_CASE("activity records round-trip through the decoder exactly") {
+    codec::json_decoder d;
+    model::activity_record r;
+    r.activity_id = "7f0c2a9e-\"quoted\"-\\-\xc3\xa9";
+    r.maxx_key_code = "BUY";
+    r.firm = "ABCD";
+    r.ledger = "01";
+    r.branch = "123";
+    r.base = "45672";
+
+    SECTION("minimal") {
+        std::string json;
+        codec::encode_activity_json(r, json);
+        CHECK(json == R"({"activityId":"7f0c2a9e-\"quoted\"-\\-)"
+                      "\xc3\xa9"
+                      R"(","maxxKeyCode":"BUY","firm":"ABCD","ledger":"01","branch":"123","base":"45672",)"
+                      R"("quantity":"0","amount":"0","currency":"USD","bondRedeemSw":"N","acctTransferredSw":"N",)"
+                      R"("reverseSplitSw":"N"})");
+        auto back = accepted<model::activity_record>(d.decode_activity(json));
+        CHECK(fields(back) == fields(r));
+    }
+    SECTION("every field set") {
+        r.event_time = timestamp{1772461800125};
+        r.sub_acct_key = "S1";
+        r.acct_category = "R\tETL";
+        r.rr = "R01";
+        r.us_citizenship = "Y";
+        r.ny_resident = "N";
+        r.paper = "M\nOS";
+        r.intracct_eligible_type = "J";
+        r.intracct_min_amt = dec("0.000000001");
+        r.account_closed_date = day("2999-12-31");
+        r.cusip = "38259P508";
+        r.product_line = "EQ";
+        r.quantity = dec("-999999999999.999999999");
+        r.amount = dec("1000000000000000");
+        r.price = dec("100000000");
+        r.currency = "JPY";
+        r.trade_date = day("1900-01-01");
+        r.settle_date = day("1900-01-03");
+        r.bond_redeem_sw = true;
+        r.acct_transferred_sw = false;
+        r.reverse_split_sw = true;
+        std::string json;
+        codec::encode_activity_json(r, json);
+        auto back = accepted<model::activity_record>(d.decode_activity(json));
+        CHECK(fields(back) == fields(r));
+    }
+    SECTION("control characters in text") {
+        std::string all;
+        for (int c = 1; c < 0x20; ++c) all.push_back(static_cast<char>(c));
+        r.paper = all;
+        std::string json;
+        codec::encode_activity_json(r, json);
+        CHECK(accepted<model::activity_record>(d.decode_activity(json)).paper == all);
+    }
+}
+
+TEST_CASE("control records round-trip") {
+    codec::json_decoder d;
+    model::control_record c{model::control_action::end_of_day, day("2026-03-02")};
+    std::string json;
+    codec::encode_control_json(c, json);
+    CHECK(json == R"({"type":"control","action":"END_OF_DAY","businessDate":"2026-03-02"})");
+    auto back = accepted<model::control_record>(d.decode_activity(json));
+    CHECK(back.action == c.action);
+    CHECK(back.business_date == c.business_date);
+}
+
+TEST_CASE("reference data round-trips") {
+    codec::json_decoder d;
+    std::string json;
+
+    model::bookkeeping_rule rule{"SELL", "Sell", "Sale, \"regular\" way", true, false, true, false, true};
+    codec::encode_json(rule, json);
+    CHECK(json == R"({"maxxKeyCode":"SELL","shortDesc":"Sell","longDesc":"Sale, \"regular\" way","updTdBalSw":"Y",)"
+                  R"("updSdBalSw":"N","adjSmaSw":"Y","updTdQtySw":"N","updSdQtySw":"Y"})");
+    auto rule_back = accepted<model::bookkeeping_rule>(d.decode_bookkeeping_rule(json));
+    CHECK(std::tie(rule_back.maxx_key_code, rule_back.short_desc, rule_back.long_desc, rule_back.upd_td_bal_sw,
+                   rule_back.upd_sd_bal_sw, rule_back.adj_sma_sw, rule_back.upd_td_qty_sw, rule_back.upd_sd_qty_sw) ==
+          std::tie(rule.maxx_key_code, rule.short_desc, rule.long_desc, rule.upd_td_bal_sw, rule.upd_sd_bal_sw,
+                   rule.adj_sma_sw, rule.upd_td_qty_sw, rule.upd_sd_qty_sw));
+
+    for (bool optional_set : {false, true}) {
+        model::product_definition p;
+        p.prodline = "BD";
+        p.desc_short = "Corporate bond";
+        p.factor = dec("0.01");
+        if (optional_set) p.default_price_for_mgn = dec("99.875");
+        p.fractions_allowed_sw = optional_set;
+        p.marginable_flag = !optional_set;
+        p.contributes_to_equity_sw = optional_set;
+        p.ext_rule_flag = optional_set ? "P" : "";
+        json.clear();
+        codec::encode_json(p, json);
+        auto back = accepted<model::product_definition>(d.decode_product(json));
+        CHECK(std::tie(back.prodline, back.desc_short, back.factor, back.default_price_for_mgn,
+                       back.fractions_allowed_sw, back.marginable_flag, back.contributes_to_equity_sw,
+                       back.ext_rule_flag) == std::tie(p.prodline, p.desc_short, p.factor, p.default_price_for_mgn,
+                                                       p.fractions_allowed_sw, p.marginable_flag,
+                                                       p.contributes_to_equity_sw, p.ext_rule_flag));
+
+        model::security s;
+        s.cusip = "037833100";
+        s.uls = optional_set ? "594918104" : "";
+        s.product_line = "OPT";
+        if (optional_set) {
+            s.strike_price = dec("185.5");
+            s.contract_size = dec("100");
+            s.exp_or_maturity_date = day("2027-01-15");
+        }
+        json.clear();
+        codec::encode_json(s, json);
+        auto sback = accepted<model::security>(d.decode_security(json));
+        CHECK(std::tie(sback.cusip, sback.uls, sback.product_line, sback.strike_price, sback.contract_size,
+                       sback.exp_or_maturity_date) ==
+              std::tie(s.cusip, s.uls, s.product_line, s.strike_price, s.contract_size, s.exp_or_maturity_date));
+
+        model::price pr;
+        pr.cusip = "037833100";
+        pr.price = dec("180.305");
+        if (optional_set) pr.prev_price = dec("179");
+        pr.as_of = timestamp{optional_set ? 1772485200123 : 0};
+        json.clear();
+        codec::encode_json(pr, json);
+        auto pback = accepted<model::price>(d.decode_price(json));
+        CHECK(std::tie(pback.cusip, pback.price, pback.prev_price, pback.as_of) ==
+              std::tie(pr.cusip, pr.price, pr.prev_price, pr.as_of));
+    }
+    json.clear();
+    codec::encode_json(model::price{"037833100", dec("1"), std::nullopt, timestamp{0}}, json);
+    CHECK(json == R"({"cusip":"037833100","price":"1","prevPrice":null,"asOf":"1970-01-01T00:00:00.000Z"})");
+
+    model::margin_rule m{"RETL", -3, dec("0.25"), dec("0.5")};
+    json.clear();
+    codec::encode_json(m, json);
+    CHECK(json == R"({"nyrsMgnRule":"RETL","nyrsMgnSeq":-3,"nyrsLevel":"0.25","nyrsAction":"0.5"})");
+    auto mback = accepted<model::margin_rule>(d.decode_margin_rule(json));
+    CHECK(std::tie(mback.nyrs_mgn_rule, mback.nyrs_mgn_seq, mback.nyrs_level, mback.nyrs_action) ==
+          std::tie(m.nyrs_mgn_rule, m.nyrs_mgn_seq, m.nyrs_level, m.nyrs_action));
+}
+
+TEST_CASE("encoders append") {
+    std::string out = "x";
+    codec::encode_control_json(model::control_record{model::control_action::end_of_day, day("2026-03-02")}, out);
+    codec::encode_control_json(model::control_record{model::control_action::end_of_day, day("2026-03-03")}, out);
+    CHECK(out == R"(x{"type":"control","action":"END_OF_DAY","businessDate":"2026-03-02"})"
+                 R"({"type":"control","action":"END_OF_DAY","businessDate":"2026-03-03"})");
+}
