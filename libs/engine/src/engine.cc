@@ -56,6 +56,7 @@ struct group {
     std::vector<std::string> activity_ids;
     std::vector<std::int64_t> offsets;
     timestamp event_time;
+    model::margin_balance balance_before; // the account as the group found it
 };
 
 // One change of a position outside the record path (settlement release or
@@ -317,6 +318,12 @@ private:
 
         // Accepted: from here on the record is applied.
         if (group_ && group_->position_key != pk) close_group();
+        if (!group_) {
+            group_.emplace();
+            group_->position_key = pk;
+            group_->account_key = acct.value();
+            group_->balance_before = ae.bal;
+        }
         p.acct_type_postrmt = std::string(acct_type);
         p.metadata.bond_redeem_sw = r.bond_redeem_sw;
         p.metadata.acct_transferred_sw = r.acct_transferred_sw;
@@ -349,11 +356,6 @@ private:
         ws_.applied_ids.push_back(r.activity_id);
         ++ws_.counts.applied;
 
-        if (!group_) {
-            group_.emplace();
-            group_->position_key = pk;
-            group_->account_key = acct.value();
-        }
         group_->product_line = r.product_line;
         group_->activity_ids.push_back(r.activity_id);
         group_->offsets.push_back(in.offset);
@@ -394,7 +396,7 @@ private:
         emit_position(pe, std::move(g.activity_ids), std::move(g.offsets),
                       g.event_time.ms ? g.event_time : now_);
         if (v) emit_market_value(pe.pos, *v);
-        emit_margin(ae);
+        if (!(ae.bal == g.balance_before)) emit_margin(ae);
     }
 
     // Re-joins the managed position and re-values the position, moving the

@@ -70,13 +70,15 @@ std::optional<valuation> value_position(const engine_config& config, decimal td_
     v.contributes = product.contributes_to_equity_sw;
     if (!v.contributes) return v;
 
+    // Long and short are the quantity's sign: a short without a price still
+    // owes the per-share minimum.
     const decimal mv_abs = v.market_value.abs();
-    if (v.market_value.is_positive()) {
-        if (product.marginable_flag && margin_account)
+    if (td_qty.is_positive()) {
+        if (product.marginable_flag && margin_account && v.market_value.is_positive())
             v.loan_value = mul(v.market_value, one - config.reg_t_initial_rate).round(2);
         v.equity_req = product.marginable_flag ? mul(v.market_value, config.exch_long_rate).round(2)
                                                : v.market_value;
-    } else if (v.market_value.is_negative()) {
+    } else if (td_qty.is_negative()) {
         const decimal qty_abs = td_qty.abs();
         bool equity_like = product.factor == one && contract_size == one;
         if (equity_like && v.price >= config.exch_short_low_price) {

@@ -48,7 +48,7 @@ public:
 
 struct batch_counts {
     std::uint64_t records_in = 0;   // input records seen (activity and control)
-    std::uint64_t applied = 0;      // activity records applied
+    std::uint64_t applied = 0;      // activity and END_OF_DAY records applied
     std::uint64_t duplicates = 0;   // activity ids already applied, and replayed END_OF_DAYs
     std::uint64_t rejected = 0;     // records sent to the dead-letter topic
     std::uint64_t controls = 0;     // END_OF_DAY records applied

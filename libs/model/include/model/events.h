@@ -17,7 +17,7 @@ namespace posd::model {
 struct position_updated {
     model::position position;             // full position after the change
     std::vector<std::string> activity_ids; // records applied in this change
-    std::vector<std::int64_t> offsets;     // their input offsets (-1 for settlement releases)
+    std::vector<std::int64_t> offsets;     // their input offsets (settlements: the END_OF_DAY's offset)
     timestamp event_time;                  // latest eventTime among them
     timestamp processing_time;
 };

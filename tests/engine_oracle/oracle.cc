@@ -1,0 +1,595 @@
+#include "oracle.h"
+
+#include "base/limits.h"
+#include "base/vassert.h"
+
+#include <algorithm>
+
+namespace posd::oracle {
+namespace {
+
+decimal mul(decimal a, decimal b) {
+    auto r = decimal::mul(a, b);
+    vassert(r.has_value(), "oracle: overflow in {} * {}", a.to_string(), b.to_string());
+    return *r;
+}
+
+decimal div(decimal a, decimal b) {
+    auto r = decimal::div(a, b);
+    vassert(r.has_value(), "oracle: bad division {} / {}", a.to_string(), b.to_string());
+    return *r;
+}
+
+decimal round2(decimal d) { return d.round(2); }
+decimal round0(decimal d) { return d.round(0); }
+
+const decimal zero{};
+const decimal one = decimal::from_units(1);
+
+std::string account_of(const std::string& position_key) {
+    return model::account_of(model::position_key{position_key}).value();
+}
+
+} // namespace
+
+oracle::oracle(std::int32_t partition, const engine::engine_config& config,
+               const engine::reference_data& refdata)
+    : partition_(partition), config_(config), refdata_(refdata) {}
+
+std::string oracle::account_type(const std::string& base) const {
+    std::size_t i = config_.account_type_index_from_end;
+    if (i >= base.size()) return {};
+    return base.substr(base.size() - 1 - i, 1);
+}
+
+// ---------------------------------------------------------------- batches
+
+result oracle::apply(std::span<const input> batch, timestamp now) {
+    result out;
+    if (!business_date) business_date = config_.initial_business_date ? *config_.initial_business_date : now.utc_date();
+    for (const input& in : batch) {
+        ++out.counts.records_in;
+        next_offset = in.offset + 1;
+        if (auto* rej = std::get_if<model::reject>(&in.decoded)) {
+            ++out.counts.rejected;
+            out.events.push_back(model::dead_letter{in.key, in.value, *rej, partition_, in.offset});
+            hit("reject:" + std::string(model::reason_code(rej->reason)));
+            continue;
+        }
+        if (auto* ctl = std::get_if<model::control_record>(&in.decoded)) {
+            close_group(now, out);
+            end_of_day(ctl->business_date, in.offset, now, out);
+            continue;
+        }
+        const auto& a = std::get<model::activity_record>(in.decoded);
+        std::optional<model::reject> rej;
+        if (in.key != a.account().value()) {
+            rej = model::reject{model::reason::key_mismatch, "", ""};
+        } else if (applied_set_.contains(a.activity_id)) {
+            ++out.counts.duplicates;
+            hit("duplicate");
+            continue;
+        } else {
+            rej = validate(a);
+        }
+        if (rej) {
+            ++out.counts.rejected;
+            out.events.push_back(model::dead_letter{in.key, in.value, *rej, partition_, in.offset});
+            hit("reject:" + std::string(model::reason_code(rej->reason)));
+            continue;
+        }
+        std::string pk = a.position().value();
+        if (group_ && group_->position_key == pk && group_->ids.size() >= limits::group_records_max)
+            hit("group:split-at-max");
+        if (group_ && (group_->position_key != pk || group_->ids.size() >= limits::group_records_max))
+            close_group(now, out);
+        if (!group_) {
+            group_ = open_group{};
+            group_->position_key = pk;
+        }
+        apply_record(a);
+        group_->ids.push_back(a.activity_id);
+        group_->offsets.push_back(in.offset);
+        if (!a.product_line.empty()) group_->product_line = a.product_line;
+        if (a.event_time && *a.event_time > group_->event_time) group_->event_time = *a.event_time;
+        applied_ids.push_back(a.activity_id);
+        applied_set_.insert(a.activity_id);
+        ++out.counts.applied;
+    }
+    close_group(now, out);
+    return out;
+}
+
+std::optional<model::reject> oracle::validate(const model::activity_record& a) const {
+    auto reject = [](model::reason r) { return model::reject{r, "", ""}; };
+    const model::bookkeeping_rule* rule = refdata_.bookkeeping_rule(a.maxx_key_code);
+    if (!rule) return reject(model::reason::unknown_key_code);
+    if (a.account_closed_date && *a.account_closed_date <= *business_date)
+        return reject(model::reason::account_closed);
+    const model::product_definition* product = nullptr;
+    if (!a.cusip.empty()) {
+        std::string line = a.product_line;
+        if (line.empty()) {
+            if (const model::security* s = refdata_.security(a.cusip)) line = s->product_line;
+        }
+        product = line.empty() ? nullptr : refdata_.product(line);
+        if (!product) return reject(model::reason::unknown_product);
+        if (!a.quantity.is_integer() && !product->fractions_allowed_sw)
+            return reject(model::reason::fractional_not_allowed);
+    }
+    if (!a.intracct_eligible_type.empty() && a.intracct_min_amt && a.amount.abs() < *a.intracct_min_amt)
+        return reject(model::reason::below_min_transfer);
+    if (rule->upd_td_qty_sw && a.quantity.is_negative()) {
+        decimal held;
+        auto it = positions.find(a.position().value());
+        if (it != positions.end()) held = it->second.td_qty;
+        if (held + a.quantity < zero && !config_.short_account_types.contains(account_type(a.base)))
+            return reject(model::reason::insufficient_position);
+    }
+    return std::nullopt;
+}
+
+void oracle::apply_record(const model::activity_record& a) {
+    const model::bookkeeping_rule& rule = *refdata_.bookkeeping_rule(a.maxx_key_code);
+    std::string pk = a.position().value();
+    std::string ak = a.account().value();
+    std::string type = account_type(a.base);
+
+    auto [pit, new_position] = positions.try_emplace(pk);
+    model::position& p = pit->second;
+    if (new_position) {
+        p.firm_postrmt = a.firm;
+        p.ledger_postrmt = a.ledger;
+        p.branch_postrmt = a.branch;
+        p.base_postrmt = a.base;
+        p.sub_acct_key = a.sub_acct_key;
+        p.cusip = a.cusip;
+    }
+    auto [bit, new_account] = books_.try_emplace(ak);
+    account_book& book = bit->second;
+    if (new_account) {
+        book.firm = a.firm;
+        book.ledger = a.ledger;
+        book.branch = a.branch;
+        book.base = a.base;
+    }
+    book.acct_type = type;
+    book.acct_category = a.acct_category;
+
+    // Cost basis (average cost) moves only with the trade-date quantity.
+    if (rule.upd_td_qty_sw) {
+        decimal q0 = p.td_qty;
+        decimal dq = a.quantity;
+        decimal c = -a.amount;
+        if (q0.is_zero() || q0.signum() == dq.signum()) {
+            p.cost_basis += c;
+            hit(q0.is_zero() ? "cost:open" : "cost:add");
+        } else if (dq.abs() <= q0.abs()) {
+            p.cost_basis -= round2(mul(p.cost_basis, div(dq.abs(), q0.abs())));
+            hit("cost:reduce");
+        } else {
+            p.cost_basis = round2(mul(c, div(dq.abs() - q0.abs(), dq.abs())));
+            hit("cost:cross-zero");
+        }
+        p.td_qty += a.quantity;
+    }
+    bool settle_now = !a.settle_date || *a.settle_date <= *business_date;
+    if (rule.upd_sd_qty_sw && settle_now) p.sd_qty += a.quantity;
+    if (a.settle_date && settle_now && (rule.upd_sd_qty_sw || rule.upd_sd_bal_sw)) hit("settle:dated-now");
+    if (rule.upd_td_bal_sw) book.td_bal += a.amount;
+    if (rule.upd_sd_bal_sw && settle_now) book.sd_bal += a.amount;
+    if (rule.adj_sma_sw) book.sma += a.amount;
+    if (!settle_now && (rule.upd_sd_qty_sw || rule.upd_sd_bal_sw)) {
+        model::pending_settlement s;
+        s.settle_date = *a.settle_date;
+        s.sequence = next_pending_sequence++;
+        s.position_key = pk;
+        s.sd_qty = rule.upd_sd_qty_sw ? a.quantity : zero;
+        s.sd_bal = rule.upd_sd_bal_sw ? a.amount : zero;
+        s.activity_id = a.activity_id;
+        pending.push_back(s);
+        hit("pending:added");
+    }
+
+    p.metadata.acct_activity_qty += a.quantity;
+    p.metadata.acct_activity_amt += a.amount;
+    p.metadata.bond_redeem_sw = a.bond_redeem_sw;
+    p.metadata.acct_transferred_sw = a.acct_transferred_sw;
+    p.metadata.reverse_split_sw = a.reverse_split_sw;
+    p.acct_type_postrmt = type;
+    p.td_qty_short_side = p.td_qty.is_negative() ? -p.td_qty : zero;
+}
+
+void oracle::close_group(timestamp now, result& out) {
+    if (!group_) return;
+    open_group g = std::move(*group_);
+    group_.reset();
+    if (g.ids.size() > 1) hit("group:several-records");
+    const std::string& pk = g.position_key;
+    join(pk, g.product_line, true);
+    valuation v = value_position(pk, true);
+    model::position& p = positions.at(pk);
+    ++p.version;
+    std::string ak = account_of(pk);
+    if (!p.cusip.empty()) refresh_concentration(ak, p.cusip);
+    out.events.push_back(model::position_updated{p, g.ids, g.offsets, g.event_time, now});
+    if (v.valued) emit_market_value(pk, v, now, out);
+    evaluate_account(ak, now, out);
+}
+
+// ---------------------------------------------------------------- END_OF_DAY
+
+void oracle::end_of_day(date d, std::int64_t offset, timestamp now, result& out) {
+    if (d < *business_date) {
+        ++out.counts.duplicates;
+        hit("eod:replay");
+        return;
+    }
+    ++out.counts.applied;
+    ++out.counts.controls;
+    business_date = d.next_weekday();
+
+    // Step 3: due settlements in (settle date, sequence) order.
+    std::vector<model::pending_settlement> due, rest;
+    for (auto& s : pending) (s.settle_date <= *business_date ? due : rest).push_back(s);
+    pending = std::move(rest);
+    std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+        return std::pair{a.settle_date, a.sequence} < std::pair{b.settle_date, b.sequence};
+    });
+    std::map<std::string, std::vector<std::string>> settled; // position key -> ids
+    for (const auto& s : due) {
+        model::position& p = positions.at(s.position_key);
+        p.sd_qty += s.sd_qty;
+        books_.at(account_of(s.position_key)).sd_bal += s.sd_bal;
+        hit("pending:released");
+        settled[s.position_key].push_back(s.activity_id);
+    }
+    // A settlement and the re-valuation of step 4 are one change.
+
+    // Step 4: roll prices and re-value every position with a cusip.
+    std::set<std::string> keys;
+    for (auto& [pk, p] : positions)
+        if (!p.cusip.empty()) keys.insert(pk);
+    for (auto& [pk, ids] : settled) keys.insert(pk);
+    revalue_pass(keys, true, settled, offset, now, out);
+
+    // Step 5: every account.
+    for (auto& [ak, book] : books_) evaluate_account(ak, now, out);
+}
+
+// ---------------------------------------------------------------- revalue
+
+result oracle::revalue(const std::string& cusip, timestamp now) {
+    result out;
+    std::set<std::string> keys, accounts;
+    for (auto& [pk, p] : positions)
+        if (!cusip.empty() && p.cusip == cusip) keys.insert(pk);
+    revalue_pass(keys, false, {}, -1, now, out);
+    for (const auto& pk : keys) accounts.insert(account_of(pk));
+    for (const auto& ak : accounts) evaluate_account(ak, now, out);
+    return out;
+}
+
+// Re-values the positions (in key order): with `roll`, the managed position
+// rolls price into prevPrice and takes the current price (END_OF_DAY);
+// without, it is re-joined (revalue). A position whose fields changed, or
+// that has settled ids, gets a new version.
+void oracle::revalue_pass(const std::set<std::string>& keys, bool roll,
+                          const std::map<std::string, std::vector<std::string>>& settled, std::int64_t offset,
+                          timestamp now, result& out) {
+    std::map<std::string, model::position> before;
+    std::map<std::string, valuation> values;
+    auto finish = [&](const std::string& pk) {
+        model::position& p = positions.at(pk);
+        auto ids = settled.find(pk);
+        bool has_ids = ids != settled.end();
+        bool changed = has_ids || p != before.at(pk);
+        if (changed) {
+            ++p.version;
+            out.events.push_back(model::position_updated{
+                p, has_ids ? ids->second : std::vector<std::string>{},
+                has_ids ? std::vector<std::int64_t>(ids->second.size(), offset) : std::vector<std::int64_t>{}, {}, now});
+        }
+        if (!p.cusip.empty())
+            refresh_concentration(account_of(pk), p.cusip);
+        const valuation& v = values.at(pk);
+        if (v.valued && (!p.td_qty.is_zero() || p.market_value != before.at(pk).market_value))
+            emit_market_value(pk, v, now, out);
+    };
+    for (const auto& pk : keys) {
+        model::position& p = positions.at(pk);
+        before[pk] = p;
+        if (p.cusip.empty()) {
+            join(pk, "", true);
+        } else if (roll) {
+            // "re-joined and re-valued as in END_OF_DAY step 4 (without the
+            // roll)": step 4 re-joins too. prevPrice is the rolled price.
+            model::managed_position& m = managed.at(pk);
+            if (const model::security* sec = refdata_.security(p.cusip))
+                if (m.strike_price != sec->strike_price || m.contract_size != sec->contract_size ||
+                    m.exp_or_maturity_date != sec->exp_or_maturity_date)
+                    hit("eod:security-changed-since-join");
+            m.prev_price = m.price;
+            join(pk, "", false);
+        } else {
+            join(pk, "", true);
+        }
+        values[pk] = value_position(pk, false);
+    }
+    // House requirements with the concentrations after every position moved.
+    for (const auto& pk : keys) set_house_requirement(pk);
+    for (const auto& pk : keys) finish(pk);
+}
+
+// ---------------------------------------------------------------- join and valuation
+
+void oracle::join(const std::string& pk, const std::string& record_product_line, bool take_prev_price) {
+    const model::position& p = positions.at(pk);
+    if (p.cusip.empty()) return; // a cash position has nothing to join
+    model::managed_position& m = managed[pk];
+    m.firm_prodpc = p.firm_postrmt;
+    m.ledger_prodpc = p.ledger_postrmt;
+    m.branch_prodpc = p.branch_postrmt;
+    m.base_prodpc = p.base_postrmt;
+    m.sub_acct_prodpc = p.sub_acct_key;
+    m.cusip = p.cusip;
+    const model::security* sec = p.cusip.empty() ? nullptr : refdata_.security(p.cusip);
+    m.security_found_sw = sec != nullptr;
+    if (!p.cusip.empty()) hit(sec ? "security:found" : "security:not-found");
+    m.uls = sec ? sec->uls : std::string();
+    m.uls_found_sw = sec && !sec->uls.empty() && refdata_.security(sec->uls) != nullptr;
+    if (sec && !sec->uls.empty()) hit(m.uls_found_sw ? "uls:found" : "uls:not-found");
+    // The record's productLine wins; else the security master's; else the
+    // line joined before (a cusip the security master does not know keeps
+    // the line its records named).
+    if (!record_product_line.empty())
+        m.product_line = record_product_line;
+    else if (sec && !sec->product_line.empty())
+        m.product_line = sec->product_line;
+    m.strike_price = sec ? sec->strike_price : std::nullopt;
+    m.contract_size = sec ? sec->contract_size : std::nullopt;
+    m.exp_or_maturity_date = sec ? sec->exp_or_maturity_date : std::nullopt;
+    if (const model::price* pr = p.cusip.empty() ? nullptr : refdata_.price(p.cusip)) {
+        m.price = pr->price;
+        if (take_prev_price && pr->prev_price) m.prev_price = *pr->prev_price;
+    }
+}
+
+oracle::valuation oracle::value_position(const std::string& pk, bool with_house) {
+    model::position& p = positions.at(pk);
+    valuation v;
+    if (p.cusip.empty()) {
+        // Cash positions are not valued; their money is in tdBal/sdBal.
+        p.market_value = zero;
+        p.loan_value = zero;
+        p.equity_req = zero;
+        p.house_req = zero;
+        p.loss = decimal::max(zero, p.cost_basis);
+        p.contributes_to_equity = false;
+        p.short_exp_date.reset();
+        return v;
+    }
+    const model::managed_position& m = managed.at(pk);
+    const model::product_definition* prod = refdata_.product(m.product_line);
+    vassert(prod != nullptr, "oracle: valued position without a product line '{}'", m.product_line);
+    const model::price* pr = refdata_.price(p.cusip);
+    v.valued = true;
+
+    std::optional<decimal> price;
+    const std::string& flag = prod->ext_rule_flag;
+    if (flag == "P") {
+        v.rule = "PREVIOUS_CLOSE";
+        if (pr && pr->prev_price) price = *pr->prev_price;
+    } else if (flag == "F") {
+        v.rule = "FIXED";
+        price = prod->default_price_for_mgn;
+    } else if (flag == "Z") {
+        v.rule = "NOT_VALUED";
+        price = zero;
+    } else {
+        v.rule = "STANDARD";
+        if (m.price) price = *m.price;
+    }
+    if (!price) {
+        if (prod->default_price_for_mgn) {
+            v.rule = "DEFAULT_PRICE";
+            price = *prod->default_price_for_mgn;
+        } else {
+            v.rule = "NO_PRICE";
+            price = zero;
+        }
+    }
+    v.price = *price;
+    hit("rule:" + v.rule);
+    decimal contract_size = m.contract_size ? *m.contract_size : one;
+    decimal factor = prod->factor;
+    decimal mv = round0(mul(mul(mul(v.price, p.td_qty), factor), contract_size));
+
+    bool contributes = prod->contributes_to_equity_sw;
+    bool margin_account = is_margin_type(account_type(p.base_postrmt));
+    p.market_value = mv;
+    p.contributes_to_equity = contributes;
+    p.loss = decimal::max(zero, p.cost_basis - mv);
+    p.loan_value = (contributes && mv.is_positive() && prod->marginable_flag && margin_account)
+                       ? round2(mul(mv, one - config_.reg_t_initial_rate))
+                       : zero;
+    decimal equity_req;
+    if (contributes && p.td_qty.is_negative() && mv.is_zero()) hit("req:short-without-value");
+    if (contributes && p.td_qty.is_positive()) {
+        equity_req = prod->marginable_flag ? round2(mul(mv, config_.exch_long_rate)) : mv;
+        hit(prod->marginable_flag ? "req:long" : "req:long-non-marginable");
+    } else if (contributes && p.td_qty.is_negative()) {
+        decimal qty = p.td_qty.abs();
+        decimal amv = mv.abs();
+        bool equity_like = factor == one && contract_size == one;
+        auto per_share = [&](decimal rate) {
+            return round2(mul(qty, rate));
+        };
+        hit(!equity_like ? "req:short-other" : v.price >= config_.exch_short_low_price ? "req:short-5-or-more" : "req:short-below-5");
+        if (!equity_like)
+            equity_req = round2(mul(amv, config_.exch_short_rate));
+        else if (v.price >= config_.exch_short_low_price)
+            equity_req = decimal::max(per_share(config_.exch_short_per_share), round2(mul(amv, config_.exch_short_rate)));
+        else
+            equity_req = decimal::max(per_share(config_.exch_short_low_per_share), amv);
+    }
+    p.equity_req = equity_req;
+    p.short_exp_date = p.td_qty.is_negative() ? m.exp_or_maturity_date : std::nullopt;
+    if (with_house) set_house_requirement(pk);
+    return v;
+}
+
+// The house requirement needs the cusip's concentration with this
+// position's new contribution in the account's sums.
+void oracle::set_house_requirement(const std::string& pk) {
+    model::position& p = positions.at(pk);
+    if (p.cusip.empty() || !p.contributes_to_equity) {
+        p.house_req = zero;
+        return;
+    }
+    decimal rate = house_rate(account_of(pk), p.cusip);
+    p.house_req = decimal::max(p.equity_req, round2(mul(rate, p.market_value.abs())));
+    if (p.house_req > p.equity_req) hit("house:surcharge");
+}
+
+std::map<std::string, oracle::cusip_sums> oracle::account_sums(const std::string& account) const {
+    std::map<std::string, cusip_sums> sums;
+    for (const auto& [pk, p] : positions) {
+        if (p.cusip.empty() || account_of(pk) != account) continue;
+        cusip_sums& s = sums[p.cusip];
+        s.td_qty += p.td_qty;
+        s.market_val += p.market_value;
+        if (!p.contributes_to_equity) continue;
+        if (p.market_value.is_positive()) s.mv_long += p.market_value;
+        if (p.market_value.is_negative()) s.mv_short += p.market_value.abs();
+        s.exch_req += p.equity_req;
+        s.loan_value += p.loan_value;
+    }
+    return sums;
+}
+
+std::pair<std::string, std::span<const model::margin_rule>> oracle::rule_list(const std::string& account) const {
+    const std::string& category = books_.at(account).acct_category;
+    auto rules = refdata_.margin_rules(category);
+    if (!category.empty() && !rules.empty()) return {category, rules};
+    hit("rule-list:default");
+    return {config_.default_margin_rule, refdata_.margin_rules(config_.default_margin_rule)};
+}
+
+static decimal concentration(const std::map<std::string, oracle::cusip_sums>& sums, const std::string& cusip) {
+    decimal gross;
+    for (const auto& [c, s] : sums) gross += s.mv_long + s.mv_short;
+    if (gross.is_zero()) return zero;
+    auto it = sums.find(cusip);
+    if (it == sums.end()) return zero;
+    return div(it->second.mv_long + it->second.mv_short, gross);
+}
+
+static decimal rate_at(std::span<const model::margin_rule> rules, decimal conc) {
+    std::vector<model::margin_rule> sorted(rules.begin(), rules.end());
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto& a, const auto& b) { return a.nyrs_mgn_seq < b.nyrs_mgn_seq; });
+    for (const auto& r : sorted)
+        if (conc >= r.nyrs_level) return r.nyrs_action;
+    return zero;
+}
+
+decimal oracle::house_rate(const std::string& account, const std::string& cusip) const {
+    auto sums = account_sums(account);
+    return rate_at(rule_list(account).second, concentration(sums, cusip));
+}
+
+void oracle::refresh_concentration(const std::string& account, const std::string& cusip) {
+    auto sums = account_sums(account);
+    const cusip_sums& s = sums[cusip];
+    model::portfolio_concentration& c = concentrations[{account, cusip}];
+    c.account = account;
+    c.cusip = cusip;
+    c.td_qty_conc = s.td_qty;
+    c.market_val = s.market_val;
+    c.mv_long = s.mv_long;
+    c.mv_short = s.mv_short;
+    c.exch_req = s.exch_req;
+    c.loan_value = s.loan_value;
+    c.cusip_conc = concentration(sums, cusip);
+    c.acct_category_conc = rule_list(account).first;
+}
+
+void oracle::evaluate_account(const std::string& account, timestamp now, result& out) {
+    account_book& book = books_.at(account);
+    auto sums = account_sums(account);
+    auto rules = rule_list(account).second;
+    model::margin_balance b;
+    b.firm = book.firm;
+    b.ledger = book.ledger;
+    b.branch = book.branch;
+    b.base = book.base;
+    b.acct_type = book.acct_type;
+    b.acct_category = book.acct_category;
+    b.td_bal = book.td_bal;
+    b.sd_bal = book.sd_bal;
+    decimal gross;
+    for (const auto& [c, s] : sums) {
+        b.mv_td_long += s.mv_long;
+        b.mv_td_short += s.mv_short;
+        b.loan_value += s.loan_value;
+        b.reqt_exch += s.exch_req;
+    }
+    gross = b.mv_td_long + b.mv_td_short;
+    b.equity = b.td_bal + b.mv_td_long - b.mv_td_short;
+    for (const auto& [c, s] : sums) {
+        decimal gross_c = s.mv_long + s.mv_short;
+        decimal rate = rate_at(rules, concentration(sums, c));
+        b.reqt_house += decimal::max(s.exch_req, round2(mul(rate, gross_c)));
+    }
+    // SMA is only the ledger adjSmaSw moves; excess equity counts towards
+    // buying power when cash available is computed, not in the stored SMA.
+    b.sma = book.sma;
+    if (is_margin_type(book.acct_type)) {
+        decimal excess = b.equity - round2(mul(config_.reg_t_initial_rate, gross));
+        decimal buying_power = decimal::max(b.sma, excess);
+        if (excess > b.sma && excess < b.equity - b.reqt_house && excess.is_positive()) hit("cash-avail:excess-equity");
+        b.cash_avail = decimal::max(zero, decimal::min(buying_power, b.equity - b.reqt_house));
+    } else {
+        b.cash_avail = decimal::max(zero, decimal::min(b.td_bal, b.sd_bal));
+    }
+    if (b.equity < b.reqt_exch) {
+        b.margin_call = model::margin_call_state::exchange;
+        hit("call:EXCHANGE");
+    } else if (b.equity < b.reqt_house) {
+        b.margin_call = model::margin_call_state::house;
+        hit("call:HOUSE");
+    } else {
+        b.margin_call = model::margin_call_state::none;
+        hit("call:NONE");
+    }
+    b.margin_call_amount = b.margin_call == model::margin_call_state::none ? zero : b.reqt_house - b.equity;
+
+    auto it = balances.find(account);
+    if (it != balances.end()) {
+        b.version = it->second.version;
+        if (b == it->second) return; // unchanged: no new version
+    }
+    ++b.version;
+    balances[account] = b;
+    out.events.push_back(model::margin_updated{b, now});
+}
+
+void oracle::emit_market_value(const std::string& pk, const valuation& v, timestamp now, result& out) {
+    const model::position& p = positions.at(pk);
+    model::market_value_event e;
+    e.product_id = p.cusip;
+    e.firm = p.firm_postrmt;
+    e.ledger = p.ledger_postrmt;
+    e.branch = p.branch_postrmt;
+    e.base = p.base_postrmt;
+    e.sub_acct_key = p.sub_acct_key;
+    e.quantity = p.td_qty;
+    e.price = v.price;
+    e.rule = v.rule;
+    e.market_value = p.market_value;
+    e.ts = now;
+    out.events.push_back(e);
+}
+
+} // namespace posd::oracle
