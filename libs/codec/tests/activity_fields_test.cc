@@ -6,25 +6,18 @@
 #include "base/limits.h"
 #include "model/keys.h"
 
+#include "test_support.h"
+
 #include <catch2/catch.hpp>
 
 #include <random>
 #include <string>
 #include <vector>
 
-namespace Catch {
-template <>
-struct StringMaker<posd::decimal> {
-    static std::string convert(const posd::decimal& d) { return d.to_string(); }
-};
-} // namespace Catch
-
 namespace {
 
-using posd::decimal;
 using posd::codec::build_record;
 using posd::codec::raw_activity;
-using posd::model::reason;
 
 raw_activity valid_raw() {
     raw_activity r;

@@ -9,6 +9,8 @@
 
 #include "base/limits.h"
 
+#include "test_support.h"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -16,19 +18,10 @@
 #include <string>
 #include <vector>
 
-namespace Catch {
-template <>
-struct StringMaker<posd::decimal> {
-    static std::string convert(const posd::decimal& d) { return d.to_string(); }
-};
-} // namespace Catch
-
 namespace {
 
-using posd::decimal;
 using posd::codec::content_type;
 using posd::codec::json_decoder;
-using posd::model::reason;
 
 const std::string required_fields =
     R"("activityId":"A-1","maxxKeyCode":"BUY","firm":"ABCD","ledger":"01","branch":"123","base":"45678")";

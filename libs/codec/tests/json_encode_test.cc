@@ -6,23 +6,17 @@
 
 #include "model/keys.h"
 
+#include "test_support.h"
+
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <tuple>
 #include <vector>
 
-namespace Catch {
-template <>
-struct StringMaker<posd::decimal> {
-    static std::string convert(const posd::decimal& d) { return d.to_string(); }
-};
-} // namespace Catch
-
 namespace {
 
 using posd::date;
-using posd::decimal;
 using posd::timestamp;
 namespace codec = posd::codec;
 namespace model = posd::model;
