@@ -464,6 +464,7 @@ std::map<std::string, oracle::cusip_sums> oracle::account_sums(const std::string
         if (p.market_value.is_negative()) s.mv_short += p.market_value.abs();
         s.exch_req += p.equity_req;
         s.loan_value += p.loan_value;
+        s.house_req += p.house_req;
     }
     return sums;
 }
@@ -511,6 +512,7 @@ void oracle::refresh_concentration(const std::string& account, const std::string
     c.mv_short = s.mv_short;
     c.exch_req = s.exch_req;
     c.loan_value = s.loan_value;
+    c.house_req = s.house_req;
     c.cusip_conc = concentration(sums, cusip);
     c.acct_category_conc = rule_list(account).first;
 }
@@ -518,7 +520,6 @@ void oracle::refresh_concentration(const std::string& account, const std::string
 void oracle::evaluate_account(const std::string& account, timestamp now, result& out) {
     account_book& book = books_.at(account);
     auto sums = account_sums(account);
-    auto rules = rule_list(account).second;
     model::margin_balance b;
     b.firm = book.firm;
     b.ledger = book.ledger;
@@ -534,14 +535,12 @@ void oracle::evaluate_account(const std::string& account, timestamp now, result&
         b.mv_td_short += s.mv_short;
         b.loan_value += s.loan_value;
         b.reqt_exch += s.exch_req;
+        // Each position's house requirement as of its last change or
+        // re-valuation (libs/engine/README.md), summed from scratch.
+        b.reqt_house += s.house_req;
     }
     gross = b.mv_td_long + b.mv_td_short;
     b.equity = b.td_bal + b.mv_td_long - b.mv_td_short;
-    for (const auto& [c, s] : sums) {
-        decimal gross_c = s.mv_long + s.mv_short;
-        decimal rate = rate_at(rules, concentration(sums, c));
-        b.reqt_house += decimal::max(s.exch_req, round2(mul(rate, gross_c)));
-    }
     // SMA is only the ledger adjSmaSw moves; excess equity counts towards
     // buying power when cash available is computed, not in the stored SMA.
     b.sma = book.sma;

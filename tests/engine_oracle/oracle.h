@@ -57,7 +57,7 @@ class oracle {
 public:
     // Sums over an account's positions in one cusip, recomputed from scratch.
     struct cusip_sums {
-        decimal td_qty, market_val, mv_long, mv_short, exch_req, loan_value;
+        decimal td_qty, market_val, mv_long, mv_short, exch_req, loan_value, house_req;
     };
 
     oracle(std::int32_t partition, const engine::engine_config& config,

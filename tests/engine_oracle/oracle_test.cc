@@ -698,7 +698,7 @@ std::optional<std::string> diff(const model::margin_balance& e, const model::mar
 std::optional<std::string> diff(const model::portfolio_concentration& e, const model::portfolio_concentration& o,
                                 const compare_options& c) {
     CMP(account) CMP(cusip) CMP(td_qty_conc) CMP(market_val) CMP(mv_long) CMP(mv_short) CMP(exch_req)
-    CMP(loan_value)
+    CMP(loan_value) CMP(house_req)
     if (c.conc_ratio) { CMP(cusip_conc) CMP(acct_category_conc) }
     return std::nullopt;
 }

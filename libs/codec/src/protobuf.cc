@@ -401,6 +401,7 @@ void to_proto(const model::portfolio_concentration& c, v1::PortfolioConcentratio
     put(m.mutable_mv_short(), c.mv_short);
     put(m.mutable_exch_req(), c.exch_req);
     put(m.mutable_loan_value(), c.loan_value);
+    put(m.mutable_house_req(), c.house_req);
 }
 
 bool from_proto(const v1::PortfolioConcentration& m, model::portfolio_concentration& c) {
@@ -411,7 +412,7 @@ bool from_proto(const v1::PortfolioConcentration& m, model::portfolio_concentrat
            read_decimal(m.market_val(), c.market_val) &&
            read_decimal(m.cusip_conc(), c.cusip_conc) && read_decimal(m.mv_long(), c.mv_long) &&
            read_decimal(m.mv_short(), c.mv_short) && read_decimal(m.exch_req(), c.exch_req) &&
-           read_decimal(m.loan_value(), c.loan_value);
+           read_decimal(m.loan_value(), c.loan_value) && read_decimal(m.house_req(), c.house_req);
 }
 
 void to_proto(const model::pending_settlement& s, v1::PendingSettlement& m) {

@@ -482,6 +482,7 @@ TEST_CASE("portfolio concentration state round-trips exactly") {
     c.mv_short = dec("45112");
     c.exch_req = dec("13533.6");
     c.loan_value = dec("-0.1");
+    c.house_req = dec("13533.61");
     CHECK(round_trip(c) == c);
     CHECK(round_trip(model::portfolio_concentration{}) == model::portfolio_concentration{});
 }

@@ -26,19 +26,39 @@ namespace {
 
 using model::reason;
 
-// A position as the batch sees it: its current version, plus what it last
-// contributed to its account's concentration (so that a change adds only
-// the difference).
+// What a position adds to its cusip's concentration and its account's sums.
+struct contribution {
+    decimal td_qty, market_value, mv_long, mv_short, exch_req, loan_value, house_req;
+
+    static contribution of(const model::position& p) {
+        contribution c;
+        c.td_qty = p.td_qty;
+        c.market_value = p.market_value;
+        if (p.contributes_to_equity) {
+            if (p.market_value.is_positive()) c.mv_long = p.market_value;
+            if (p.market_value.is_negative()) c.mv_short = -p.market_value;
+            c.exch_req = p.equity_req;
+            c.loan_value = p.loan_value;
+            c.house_req = p.house_req;
+        }
+        return c;
+    }
+};
+
+// A position as the batch sees it, and what it last contributed (so that a
+// change moves the sums by the difference only).
 struct position_entry {
     model::position pos;
-    model::position before;     // as at the start of the current change
+    contribution contributed;
     bool dirty = false;
     bool in_store = false;
 };
 
+// An account as the batch sees it, with the concentrations of the cusips
+// the batch touched (loaded one at a time: never all of them).
 struct account_entry {
     model::margin_balance bal;
-    concentration_map concs;
+    std::map<std::string, model::portfolio_concentration, std::less<>> concs;
     std::set<std::string, std::less<>> dirty_concs;
     bool dirty = false;
 };
@@ -156,7 +176,7 @@ private:
             e.pos.sub_acct_key = rec->sub_acct_key;
             e.pos.cusip = rec->cusip;
         }
-        e.before = e.pos;
+        e.contributed = contribution::of(e.pos);
         return positions_.emplace(key, std::move(e)).first->second;
     }
 
@@ -172,13 +192,37 @@ private:
             a.bal.base = pos->base_postrmt;
             a.bal.acct_type = std::string(account_type_of(config_, a.bal.base));
         }
-        std::vector<model::portfolio_concentration> concs;
-        state_.load_concentrations(key, concs);
-        for (auto& c : concs) {
-            std::string cusip = c.cusip;
-            a.concs.emplace(std::move(cusip), std::move(c));
-        }
         return accounts_.emplace(key, std::move(a)).first->second;
+    }
+
+    model::portfolio_concentration& concentration(account_entry& a, const std::string& account_key,
+                                                  const std::string& cusip) {
+        auto it = a.concs.find(cusip);
+        if (it != a.concs.end()) return it->second;
+        model::portfolio_concentration c;
+        if (!state_.load_concentration(account_key, cusip, c)) {
+            c.account = account_key;
+            c.cusip = cusip;
+        }
+        return a.concs.emplace(cusip, std::move(c)).first->second;
+    }
+
+    // Moves the cusip's concentration and the account's sums by the
+    // difference between two contributions of one position.
+    void move_sums(account_entry& a, model::portfolio_concentration& c, const contribution& from,
+                   const contribution& to) {
+        c.td_qty_conc += to.td_qty - from.td_qty;
+        c.market_val += to.market_value - from.market_value;
+        c.mv_long += to.mv_long - from.mv_long;
+        c.mv_short += to.mv_short - from.mv_short;
+        c.exch_req += to.exch_req - from.exch_req;
+        c.loan_value += to.loan_value - from.loan_value;
+        c.house_req += to.house_req - from.house_req;
+        a.bal.mv_td_long += to.mv_long - from.mv_long;
+        a.bal.mv_td_short += to.mv_short - from.mv_short;
+        a.bal.reqt_exch += to.exch_req - from.exch_req;
+        a.bal.loan_value += to.loan_value - from.loan_value;
+        a.bal.reqt_house += to.house_req - from.house_req;
     }
 
     managed_entry& managed(const std::string& key) {
@@ -388,11 +432,11 @@ private:
         account_entry& ae = accounts_.at(g.account_key);
         ++pe.pos.version;
         std::optional<valuation> v = refresh(pe, ae, g.account_key, g.position_key, g.product_line, false);
-        evaluate(ae, g.account_key);
         if (v) {
-            stamp_concentration(ae, pe.pos.cusip);
             set_house_requirement(pe, ae);
+            stamp_concentration(ae, pe.pos.cusip);
         }
+        evaluate(ae, g.account_key);
         emit_position(pe, std::move(g.activity_ids), std::move(g.offsets),
                       g.event_time.ms ? g.event_time : now_);
         if (v) emit_market_value(pe.pos, *v);
@@ -451,33 +495,21 @@ private:
         auto v = value_position(config_, p.td_qty, *product, sec, px, margin_account);
         vassert(v.has_value(), "market value out of range for a position in {}", p.cusip);
 
-        // Move the concentration by the difference between what the position
-        // contributed before and what it contributes now.
-        auto [it, inserted] = ae.concs.try_emplace(p.cusip);
-        model::portfolio_concentration& c = it->second;
-        if (inserted) {
-            c.account = account_key;
-            c.cusip = p.cusip;
-        }
-        auto long_part = [](bool contributes, decimal mv) { return contributes && mv.is_positive() ? mv : decimal{}; };
-        auto short_part = [](bool contributes, decimal mv) { return contributes && mv.is_negative() ? -mv : decimal{}; };
-        const model::position& old = pe.before;
-        c.td_qty_conc += p.td_qty - old.td_qty;
-        c.market_val += v->market_value - old.market_value;
-        c.mv_long += long_part(v->contributes, v->market_value) - long_part(old.contributes_to_equity, old.market_value);
-        c.mv_short += short_part(v->contributes, v->market_value) - short_part(old.contributes_to_equity, old.market_value);
-        c.exch_req += v->equity_req - old.equity_req;
-        c.loan_value += v->loan_value - old.loan_value;
-        mark_conc_dirty(ae, account_key, p.cusip);
-
         p.market_value = v->market_value;
         p.loan_value = v->loan_value;
         p.equity_req = v->equity_req;
         p.contributes_to_equity = v->contributes;
+        if (!v->contributes) p.house_req = decimal{};
         p.loss = decimal::max(decimal{}, p.cost_basis - v->market_value);
         p.short_exp_date = p.td_qty.is_negative() && sec ? sec->exp_or_maturity_date : std::nullopt;
         p.td_qty_short_side = p.td_qty.is_negative() ? -p.td_qty : decimal{};
-        pe.before = p; // what the concentration now holds for this position
+        // The house requirement moves separately (set_house_requirement),
+        // once the account's gross reflects this and any other re-valuation.
+        contribution now = contribution::of(p);
+        now.house_req = pe.contributed.house_req;
+        move_sums(ae, concentration(ae, account_key, p.cusip), pe.contributed, now);
+        mark_conc_dirty(ae, account_key, p.cusip);
+        pe.contributed = now;
         return v;
     }
 
@@ -494,11 +526,11 @@ private:
     }
 
     void evaluate(account_entry& ae, const std::string& account_key) {
-        std::string rule_name;
-        auto rules = rules_for(ae.bal, rule_name);
-        evaluate_margin(config_, rules, is_margin_account(config_, ae.bal.acct_type), ae.concs, ae.bal);
+        evaluate_margin(config_, is_margin_account(config_, ae.bal.acct_type), ae.bal);
         mark_dirty(ae, account_key);
     }
+
+    static decimal gross_of(const account_entry& ae) { return ae.bal.mv_td_long + ae.bal.mv_td_short; }
 
     // Records the concentration of a cusip as of its change (only the cusips
     // that changed, so that the stored value does not depend on batching).
@@ -506,22 +538,28 @@ private:
         std::string rule_name;
         rules_for(ae.bal, rule_name);
         auto& c = ae.concs.at(cusip);
-        c.cusip_conc = concentration_of(c, gross_market_value(ae.concs));
+        c.cusip_conc = concentration_of(c, gross_of(ae));
         c.acct_category_conc = rule_name;
     }
 
-    void set_house_requirement(position_entry& pe, const account_entry& ae) {
+    // The position's house requirement at its cusip's concentration now,
+    // moving the concentration's and the account's sums by the difference.
+    void set_house_requirement(position_entry& pe, account_entry& ae) {
         model::position& p = pe.pos;
+        const std::string account_key = p.account().value();
+        model::portfolio_concentration& c = concentration(ae, account_key, p.cusip);
         if (!p.contributes_to_equity) {
             p.house_req = decimal{};
         } else {
             std::string rule_name;
             auto rules = rules_for(ae.bal, rule_name);
-            const decimal gross = gross_market_value(ae.concs);
-            decimal rate = house_rate(rules, concentration_of(ae.concs.at(p.cusip), gross));
+            decimal rate = house_rate(rules, concentration_of(c, gross_of(ae)));
             p.house_req = house_requirement(p.equity_req, rate, p.market_value);
         }
-        pe.before.house_req = p.house_req;
+        contribution now = pe.contributed;
+        now.house_req = contribution::of(p).house_req;
+        move_sums(ae, c, pe.contributed, now);
+        pe.contributed = now;
     }
 
     // ---- events ----
@@ -637,15 +675,15 @@ private:
             auto v = refresh(pe, ae, ak, k, std::nullopt, roll_prices);
             items.push_back({&k, &pe, std::move(start), std::move(v), &ch.activity_ids});
         }
-        for (auto& [ak, before] : accounts_before) {
-            account_entry& ae = accounts_.at(ak);
-            evaluate(ae, ak);
-        }
+        // House requirements and concentrations once every position has
+        // moved, so that the order of positions does not matter.
+        for (auto& it : items)
+            if (it.v) set_house_requirement(*it.pe, accounts_.at(it.pe->pos.account().value()));
         for (auto& it : items)
             if (it.v) stamp_concentration(accounts_.at(it.pe->pos.account().value()), it.pe->pos.cusip);
+        for (auto& [ak, before] : accounts_before) evaluate(accounts_.at(ak), ak);
         for (auto& it : items) {
             position_entry& pe = *it.pe;
-            if (it.v) set_house_requirement(pe, accounts_.at(pe.pos.account().value()));
             bool changed = !it.ids->empty() || !(pe.pos == it.start);
             if (changed) {
                 ++pe.pos.version;

@@ -32,11 +32,14 @@ bool memory_state::load_balance(std::string_view key, model::margin_balance& out
     return true;
 }
 
-void memory_state::load_concentrations(std::string_view account,
-                                       std::vector<model::portfolio_concentration>& out) {
+bool memory_state::load_concentration(std::string_view account, std::string_view cusip,
+                                      model::portfolio_concentration& out) {
     auto it = concentrations_.find(account);
-    if (it == concentrations_.end()) return;
-    for (auto& [cusip, c] : it->second) out.push_back(c);
+    if (it == concentrations_.end()) return false;
+    auto c = it->second.find(cusip);
+    if (c == it->second.end()) return false;
+    out = c->second;
+    return true;
 }
 
 bool memory_state::is_applied(std::int32_t partition, std::string_view id) {

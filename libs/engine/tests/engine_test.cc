@@ -438,8 +438,9 @@ TEST_CASE("concentration: a cusip at half or more of the account takes the highe
     f.run_one(fixture::rec("x2", "BUY", "44442", EQ, "80", "-4020"));
     const auto& b = f.bal("44442");
     CHECK(b.mv_td_long == d("10020"));
-    // conc(EQ2) = 6000/10020 = 0.598802395 >= 0.5 -> 40%: max(1500, 2400) = 2400
-    // conc(EQ)  = 4020/10020 = 0.401197605 <  0.5 -> 30%: max(1005, 1206) = 1206
+    // House requirements are set at each position's change:
+    // x1: conc(EQ2) = 6000/6000 = 1 >= 0.5 -> 40%: max(1500, 2400) = 2400
+    // x2: conc(EQ)  = 4020/10020 = 0.401197605 < 0.5 -> 30%: max(1005, 1206) = 1206
     CHECK(b.reqt_exch == d("2505"));   // 6000 x 25% + 4020 x 25% = 1500 + 1005
     CHECK(b.reqt_house == d("3606"));  // 2400 + 1206
     // loan value 3000 + 2010 = 5010; equity = -10020 + 10020 = 0

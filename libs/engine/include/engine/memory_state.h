@@ -25,8 +25,8 @@ public:
     bool load_position(std::string_view position_key, model::position& out) override;
     bool load_managed_position(std::string_view position_key, model::managed_position& out) override;
     bool load_balance(std::string_view account_key, model::margin_balance& out) override;
-    void load_concentrations(std::string_view account_key,
-                             std::vector<model::portfolio_concentration>& out) override;
+    bool load_concentration(std::string_view account_key, std::string_view cusip,
+                            model::portfolio_concentration& out) override;
     bool is_applied(std::int32_t partition, std::string_view activity_id) override;
     void load_pending_due(std::int32_t partition, date through,
                           std::vector<model::pending_settlement>& out) override;

@@ -31,9 +31,10 @@ public:
     virtual bool load_position(std::string_view position_key, model::position& out) = 0;
     virtual bool load_managed_position(std::string_view position_key, model::managed_position& out) = 0;
     virtual bool load_balance(std::string_view account_key, model::margin_balance& out) = 0;
-    // Every concentration of the account (any order).
-    virtual void load_concentrations(std::string_view account_key,
-                                     std::vector<model::portfolio_concentration>& out) = 0;
+    // One concentration of an account: the engine never needs them all, so
+    // an account's cost does not grow with the number of cusips it holds.
+    virtual bool load_concentration(std::string_view account_key, std::string_view cusip,
+                                    model::portfolio_concentration& out) = 0;
     virtual bool is_applied(std::int32_t partition, std::string_view activity_id) = 0;
     // Pending settlements of the partition due on or before `through`, in
     // (settle_date, sequence) order.

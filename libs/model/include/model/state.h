@@ -116,6 +116,7 @@ struct portfolio_concentration {
     decimal mv_short;           // sum of |short market values| that contribute to equity
     decimal exch_req;           // sum of positions' exchange requirements
     decimal loan_value;         // sum of positions' loan values
+    decimal house_req;          // sum of positions' house requirements
     friend bool operator==(const portfolio_concentration&, const portfolio_concentration&) = default;
 };
 
