@@ -85,9 +85,23 @@ std::string date::to_string() const {
     return s;
 }
 
+// Writes `v` as exactly `width` decimal digits (v must fit).
+static void put_digits(char* p, unsigned v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    }
+}
+
 void date::append_to(std::string& out) const {
+    // Formatting is on the hot path of every event; fmt's format-string
+    // parsing cost more than the rest of a date.
     auto c = civil_from_days(days_);
-    fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}", c.y, c.m, c.d);
+    char buf[10] = {0, 0, 0, 0, '-', 0, 0, '-', 0, 0};
+    put_digits(buf, static_cast<unsigned>(c.y), 4);
+    put_digits(buf + 5, c.m, 2);
+    put_digits(buf + 8, c.d, 2);
+    out.append(buf, sizeof buf);
 }
 
 std::optional<timestamp> timestamp::parse(std::string_view s) {
@@ -148,8 +162,12 @@ void timestamp::append_to(std::string& out) const {
     date d = utc_date();
     std::int64_t rem = ms - std::int64_t{d.days()} * 86'400'000;
     d.append_to(out);
-    fmt::format_to(std::back_inserter(out), "T{:02}:{:02}:{:02}.{:03}Z", rem / 3'600'000,
-                   rem / 60'000 % 60, rem / 1000 % 60, rem % 1000);
+    char buf[14] = {'T', 0, 0, ':', 0, 0, ':', 0, 0, '.', 0, 0, 0, 'Z'};
+    put_digits(buf + 1, static_cast<unsigned>(rem / 3'600'000), 2);
+    put_digits(buf + 4, static_cast<unsigned>(rem / 60'000 % 60), 2);
+    put_digits(buf + 7, static_cast<unsigned>(rem / 1000 % 60), 2);
+    put_digits(buf + 10, static_cast<unsigned>(rem % 1000), 3);
+    out.append(buf, sizeof buf);
 }
 
 } // namespace posd
