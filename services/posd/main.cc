@@ -1,0 +1,85 @@
+// posd: the position-keeping service.
+//
+// This build runs the pure pipeline in memory: `posd --replay FILE` decodes
+// each activity record, applies it with the engine and prints every output
+// event. The Kafka consumer, RocksDB state and HTTP interface come with the
+// service milestone (see README.md).
+
+#include "codec/json_decode.h"
+#include "refdata_files.h"
+#include "replay.h"
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <iostream>
+
+namespace po = boost::program_options;
+using namespace posd;
+
+int main(int argc, char** argv) {
+    std::string sample_dir = POSD_SAMPLE_DIR;
+    std::string refdata_dir, replay_path, business_date;
+    std::size_t batch_records = 500;
+    bool quiet = false;
+    po::options_description opts("posd options");
+    opts.add_options()
+        ("help,h", "show this help")
+        ("refdata-dir", po::value(&refdata_dir), "reference data directory (default: the sample data)")
+        ("replay", po::value(&replay_path), "JSON-lines activity file to replay (default: the sample activity)")
+        ("business-date", po::value(&business_date), "initial business date YYYY-MM-DD (default: the sample's 2024-03-04 for the sample, else today, UTC)")
+        ("batch-records", po::value(&batch_records)->default_value(500), "records per engine batch")
+        ("quiet,q", po::bool_switch(&quiet), "print only the summary");
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, opts), vm);
+        po::notify(vm);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "posd: {}\n", e.what());
+        return 2;
+    }
+    if (vm.count("help")) {
+        std::cout << opts << "\n";
+        return 0;
+    }
+    if (refdata_dir.empty()) refdata_dir = sample_dir;
+    if (replay_path.empty()) {
+        // The sample activity is dated 2024-03-04 (data/sample/README.md).
+        replay_path = sample_dir + "/activity.jsonl";
+        if (business_date.empty()) business_date = "2024-03-04";
+    }
+    if (batch_records == 0 || batch_records > limits::batch_records_max) {
+        fmt::print(stderr, "posd: batch-records must be 1..{}\n", limits::batch_records_max);
+        return 2;
+    }
+
+    engine::engine_config config;
+    if (!business_date.empty()) {
+        config.initial_business_date = date::parse(business_date);
+        if (!config.initial_business_date) {
+            fmt::print(stderr, "posd: business-date '{}' is not YYYY-MM-DD\n", business_date);
+            return 2;
+        }
+    }
+    codec::json_decoder decoder;
+    engine::reference_data refdata;
+    auto loaded = service::load_reference_dir(refdata_dir, decoder, refdata);
+    for (auto& p : loaded.problems) fmt::print(stderr, "posd: reference data: {}\n", p);
+    fmt::print(stderr, "posd: {} reference records from {}\n", loaded.loaded, refdata_dir);
+
+    try {
+        auto r = service::replay_file(replay_path, config, refdata, service::topic_names{}, batch_records,
+                                      quiet ? nullptr : stdout);
+        fmt::print(stderr,
+                   "posd: replayed {}: records_in={} applied={} duplicates={} rejected={} (END_OF_DAY {})\n",
+                   replay_path, r.counts.records_in, r.counts.applied, r.counts.duplicates, r.counts.rejected,
+                   r.counts.controls);
+        for (auto& [topic, n] : r.outputs_by_topic) fmt::print(stderr, "posd:   {} {}\n", topic, n);
+        for (auto& [reason, n] : r.rejected_by_reason) fmt::print(stderr, "posd:   rejected {} {}\n", reason, n);
+        return r.counts.records_in == r.counts.applied + r.counts.duplicates + r.counts.rejected ? 0 : 1;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "posd: {}\n", e.what());
+        return 1;
+    }
+}
