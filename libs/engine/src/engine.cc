@@ -79,11 +79,9 @@ struct group {
     model::margin_balance balance_before; // the account as the group found it
 };
 
-// One change of a position outside the record path (settlement release or
-// re-valuation): the ids it settles.
-struct side_change {
-    std::vector<std::string> activity_ids;
-};
+// Positions changed outside the record path (settlement release or
+// re-valuation), each with the activity ids it settles (often none).
+using side_changes = std::map<std::string, std::vector<std::string>>;
 
 decimal checked(std::optional<decimal> v, bool& ok) {
     if (!v) {
@@ -140,7 +138,7 @@ public:
                                               [&](std::string_view k) { keys.emplace_back(k); });
         for (auto& [k, e] : positions_)
             if (!e.in_store && e.dirty && e.pos.cusip == cusip) keys.push_back(k);
-        std::map<std::string, side_change> changes;
+        side_changes changes;
         for (auto& k : keys) changes[k];
         std::map<std::string, model::margin_balance> accounts_before;
         revalue_positions(changes, accounts_before, /*roll_prices=*/false, /*offset=*/-1);
@@ -606,7 +604,7 @@ private:
             return;
         }
         const date new_date = c.business_date.next_weekday();
-        std::map<std::string, side_change> changes;
+        side_changes changes;
         std::map<std::string, model::margin_balance> accounts_before;
         release_settlements(new_date, changes, accounts_before);
         std::vector<std::string> keys;
@@ -620,7 +618,7 @@ private:
         ++ws_.counts.controls;
     }
 
-    void release_settlements(date through, std::map<std::string, side_change>& changes,
+    void release_settlements(date through, side_changes& changes,
                              std::map<std::string, model::margin_balance>& accounts_before) {
         std::vector<model::pending_settlement> due;
         state_.load_pending_due(partition_, through, due);
@@ -649,13 +647,13 @@ private:
             account_entry& ae = account(ak, &pe.pos);
             accounts_before.try_emplace(ak, ae.bal);
             ae.bal.sd_bal += s.sd_bal;
-            changes[s.position_key].activity_ids.push_back(s.activity_id);
+            changes[s.position_key].push_back(s.activity_id);
         }
     }
 
     // Re-values the given positions; each that changed (or settled) gets one
     // new version; every touched account is re-evaluated.
-    void revalue_positions(std::map<std::string, side_change>& changes,
+    void revalue_positions(side_changes& changes,
                            std::map<std::string, model::margin_balance>& accounts_before, bool roll_prices,
                            std::int64_t offset) {
         struct item {
@@ -673,7 +671,7 @@ private:
             accounts_before.try_emplace(ak, ae.bal);
             model::position start = pe.pos;
             auto v = refresh(pe, ae, ak, k, std::nullopt, roll_prices);
-            items.push_back({&k, &pe, std::move(start), std::move(v), &ch.activity_ids});
+            items.push_back({&k, &pe, std::move(start), std::move(v), &ch});
         }
         // House requirements and concentrations once every position has
         // moved, so that the order of positions does not matter.
