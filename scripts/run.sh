@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 build_dir=${POSD_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" -j"$(nproc)" --target posd
+cmake --build "$build_dir" -j"$(nproc)" --target posd >&2  # stdout carries only the events
 exec "$build_dir/services/posd/posd" "$@"
