@@ -588,7 +588,7 @@ std::variant<model::product_definition, model::reject> json_decoder::decode_prod
     model::product_definition out;
     POSD_TRY(text_field<text_rule::required>(raw.prodline, "prodline", out.prodline));
     POSD_TRY(text_field(raw.desc_short, "descShort", out.desc_short));
-    POSD_TRY(decimal_field(raw.factor, "factor", limits::price_units_max, sign_rule::positive, out.factor));
+    POSD_TRY(decimal_field(raw.factor, "factor", limits::factor_units_max, sign_rule::positive, out.factor));
     POSD_TRY(decimal_field(raw.default_price_for_mgn, "defaultPriceForMgn", limits::price_units_max,
                            sign_rule::non_negative, out.default_price_for_mgn));
     POSD_TRY(switch_field(raw.fractions_allowed_sw, "fractionsAllowedSw", out.fractions_allowed_sw));
@@ -607,7 +607,7 @@ std::variant<model::security, model::reject> json_decoder::decode_security(std::
     POSD_TRY(text_field(raw.product_line, "productLine", out.product_line));
     POSD_TRY(decimal_field(raw.strike_price, "strikePrice", limits::price_units_max, sign_rule::non_negative,
                            out.strike_price));
-    POSD_TRY(decimal_field(raw.contract_size, "contractSize", limits::price_units_max, sign_rule::positive,
+    POSD_TRY(decimal_field(raw.contract_size, "contractSize", limits::contract_size_units_max, sign_rule::positive,
                            out.contract_size));
     POSD_TRY(date_field(raw.exp_or_maturity_date, "expOrMaturityDate", out.exp_or_maturity_date));
     return out;

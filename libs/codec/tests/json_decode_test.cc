@@ -417,6 +417,9 @@ TEST_CASE("product definitions and their defaults") {
     check_reject(d.decode_product(R"({"prodline":"EQ","factor":0})"), reason::bad_field, "factor");
     check_reject(d.decode_product(R"({"prodline":"EQ","factor":"-1"})"), reason::bad_field, "factor");
     check_reject(d.decode_product(R"({"prodline":"EQ","factor":1e300})"), reason::number_out_of_range, "factor");
+    // Multipliers are capped (base/limits.h) so that valuation cannot overflow.
+    CHECK(std::holds_alternative<posd::model::product_definition>(d.decode_product(R"({"prodline":"EQ","factor":100})")));
+    check_reject(d.decode_product(R"({"prodline":"EQ","factor":100.000000001})"), reason::number_out_of_range, "factor");
     check_reject(d.decode_product(R"({"prodline":"EQ","defaultPriceForMgn":-1})"), reason::bad_field,
                  "defaultPriceForMgn");
     check_reject(d.decode_product(R"({"prodline":"EQ","marginableFlag":"yes"})"), reason::bad_field, "marginableFlag");
@@ -435,6 +438,9 @@ TEST_CASE("securities") {
     check_reject(d.decode_security(R"({"cusip":"037833101"})"), reason::bad_cusip_check_digit, "cusip");
     check_reject(d.decode_security(R"({"cusip":"AAPL"})"), reason::bad_field, "cusip");
     check_reject(d.decode_security(R"({"cusip":"037833100","contractSize":0})"), reason::bad_field, "contractSize");
+    CHECK(std::holds_alternative<posd::model::security>(d.decode_security(R"({"cusip":"037833100","contractSize":10000})")));
+    check_reject(d.decode_security(R"({"cusip":"037833100","contractSize":10001})"), reason::number_out_of_range,
+                 "contractSize");
     check_reject(d.decode_security(R"({"cusip":"037833100","expOrMaturityDate":"2027-02-29"})"), reason::bad_field,
                  "expOrMaturityDate");
 }

@@ -4,6 +4,7 @@
 #include "base/cusip.h"
 #include "engine/engine.h"
 #include "engine/memory_state.h"
+#include "engine/valuation.h"
 
 #include <catch2/catch.hpp>
 
@@ -478,6 +479,26 @@ TEST_CASE("a price change re-values every position in the cusip") {
     auto ws2 = e.revalue(f.state, EQ2, f.now);
     CHECK(events_of<model::position_updated>(ws2).empty());
     CHECK(events_of<model::margin_updated>(ws2).empty());
+}
+
+TEST_CASE("the largest valid inputs value without overflow") {
+    // price 1e8 x quantity 1e12 x factor 100 x contract size 1e4 = 1e26: the
+    // caps in base/limits.h keep valuation inside a decimal, so its
+    // overflow assertion cannot fire on input the codec accepts.
+    engine_config config;
+    model::product_definition p;
+    p.prodline = "BIG";
+    p.factor = decimal::from_units(limits::factor_units_max);
+    model::security s;
+    s.contract_size = decimal::from_units(limits::contract_size_units_max);
+    model::price px{"X", decimal::from_units(limits::price_units_max), std::nullopt, {}};
+    for (auto qty : {limits::position_quantity_units_max, -limits::position_quantity_units_max}) {
+        auto v = value_position(config, decimal::from_units(qty), p, &s, &px, true);
+        REQUIRE(v.has_value());
+        CHECK(v->market_value.abs() ==
+              decimal::from_raw(decimal::raw_type{100'000'000'000'000} * 1'000'000'000'000 * decimal::unit));
+        CHECK(v->equity_req.is_positive());
+    }
 }
 
 TEST_CASE("records at offsets already applied are skipped as duplicates") {

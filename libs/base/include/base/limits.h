@@ -26,7 +26,9 @@ inline constexpr std::int64_t price_units_max = 100'000'000;            // 1e8
 // or an account's balance beyond these is rejected NUMBER_OUT_OF_RANGE.
 inline constexpr std::int64_t position_quantity_units_max = quantity_units_max;
 inline constexpr std::int64_t balance_units_max = 1'000'000'000'000'000'000; // 1e18
-// Caps for reference data multipliers (so market values stay far inside a decimal).
+// Caps for reference data multipliers, so that the largest valid market value
+// (price 1e8 x quantity 1e12 x factor 100 x contract size 1e4 = 1e26 units)
+// stays far inside a decimal (~1.7e29 units) and valuation cannot overflow.
 inline constexpr std::int64_t factor_units_max = 100;
 inline constexpr std::int64_t contract_size_units_max = 10'000;
 // Applied activity ids remembered per partition for idempotency.
