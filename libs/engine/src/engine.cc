@@ -444,16 +444,11 @@ private:
     // Re-joins the managed position and re-values the position, moving the
     // account's concentration by the difference. Returns the valuation, or
     // nullopt for positions that are not valued (cash, unknown product).
-    // `record_product_line` is the applying record's (empty when it has
-    // none), or nullopt outside the record path.
-    std::optional<valuation> refresh(position_entry& pe, account_entry& ae, const std::string& account_key,
-                                     const std::string& pk, std::optional<std::string_view> record_product_line,
-                                     bool roll_prices) {
-        model::position& p = pe.pos;
-        if (p.cusip.empty()) return std::nullopt;
-        const model::security* sec = ref_.security(p.cusip);
-        const model::price* px = ref_.price(p.cusip);
-
+    // Joins the managed position (product control) from reference data and
+    // returns the product line it now names.
+    const std::string& join_managed(const std::string& pk, const model::position& p, const model::security* sec,
+                                    const model::price* px, std::optional<std::string_view> record_product_line,
+                                    bool roll_prices) {
         managed_entry& me = managed(pk);
         model::managed_position m = me.mp;
         m.firm_prodpc = p.firm_postrmt;
@@ -487,7 +482,22 @@ private:
             me.mp = std::move(m);
         }
 
-        const model::product_definition* product = ref_.product(me.mp.product_line);
+        return me.mp.product_line;
+    }
+
+    // `record_product_line` is the applying record's (empty when it has
+    // none), or nullopt outside the record path.
+    std::optional<valuation> refresh(position_entry& pe, account_entry& ae, const std::string& account_key,
+                                     const std::string& pk, std::optional<std::string_view> record_product_line,
+                                     bool roll_prices) {
+        model::position& p = pe.pos;
+        if (p.cusip.empty()) return std::nullopt;
+        const model::security* sec = ref_.security(p.cusip);
+        const model::price* px = ref_.price(p.cusip);
+
+        const std::string& product_line = join_managed(pk, p, sec, px, record_product_line, roll_prices);
+
+        const model::product_definition* product = ref_.product(product_line);
         if (!product) return std::nullopt; // product removed since: keep the last valuation
         bool margin_account = is_margin_account(config_, p.acct_type_postrmt);
         auto v = value_position(config_, p.td_qty, *product, sec, px, margin_account);
