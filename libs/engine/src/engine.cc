@@ -45,22 +45,45 @@ struct contribution {
     }
 };
 
+// The fields of a position that a re-valuation sets (refresh and
+// set_house_requirement): whether they moved decides whether a re-valued
+// position is a change, without copying the whole position.
+struct valued_fields {
+    decimal market_value, loan_value, equity_req, house_req, loss, td_qty_short_side;
+    std::optional<date> short_exp_date;
+    bool contributes_to_equity = false;
+
+    static valued_fields of(const model::position& p) {
+        return {p.market_value, p.loan_value, p.equity_req, p.house_req, p.loss, p.td_qty_short_side,
+                p.short_exp_date, p.contributes_to_equity};
+    }
+    friend bool operator==(const valued_fields&, const valued_fields&) = default;
+};
+
 // A position as the batch sees it, and what it last contributed (so that a
 // change moves the sums by the difference only).
 struct position_entry {
     model::position pos;
     contribution contributed;
+    const std::string* key = nullptr; // the overlay's key (stable: the map is node-based)
     bool dirty = false;
     bool in_store = false;
 };
 
 // An account as the batch sees it, with the concentrations of the cusips
 // the batch touched (loaded one at a time: never all of them).
+struct concentration_entry {
+    model::portfolio_concentration conc;
+    bool dirty = false;
+};
+
 struct account_entry {
     model::margin_balance bal;
-    std::map<std::string, model::portfolio_concentration, std::less<>> concs;
-    std::set<std::string, std::less<>> dirty_concs;
+    string_map<concentration_entry> concs;
+    std::vector<concentration_entry*> dirty_concs; // in the order they changed
+    const std::string* key = nullptr;
     bool dirty = false;
+    bool listed = false; // in the batch's account order (balance or a concentration dirty)
 };
 
 struct managed_entry {
@@ -70,8 +93,8 @@ struct managed_entry {
 
 // The open control-break group.
 struct group {
-    std::string position_key;
-    std::string account_key;
+    position_entry* pe = nullptr;
+    account_entry* ae = nullptr;
     std::string product_line; // the last record's, for the managed position join
     std::vector<std::string> activity_ids;
     std::vector<std::int64_t> offsets;
@@ -81,7 +104,11 @@ struct group {
 
 // Positions changed outside the record path (settlement release or
 // re-valuation), each with the activity ids it settles (often none).
-using side_changes = std::map<std::string, std::vector<std::string>>;
+// Hash maps: an END_OF_DAY walks every position of the partition, and the
+// order of the positions does not matter (events of different positions
+// carry no order; each position's versions are in order).
+using side_changes = string_map<std::vector<std::string>>;
+using balances_before = string_map<model::margin_balance>;
 
 decimal checked(std::optional<decimal> v, bool& ok) {
     if (!v) {
@@ -132,27 +159,38 @@ public:
         if (in.offset >= 0) meta_.next_offset = std::max(meta_.next_offset, in.offset + 1);
     }
 
+    // Sizes the batch's buffers for n records (a record emits about three
+    // events), so that large events are not moved as the vectors grow.
+    void reserve(std::size_t n) {
+        ws_.events.reserve(n * 3);
+        ws_.applied_ids.reserve(n);
+        positions_.reserve(n);
+        accounts_.reserve(n);
+        managed_.reserve(n);
+    }
+
     void revalue_cusip(std::string_view cusip) {
-        std::vector<std::string> keys;
-        state_.for_each_position_key_in_cusip(partition_, cusip,
-                                              [&](std::string_view k) { keys.emplace_back(k); });
-        for (auto& [k, e] : positions_)
-            if (!e.in_store && e.dirty && e.pos.cusip == cusip) keys.push_back(k);
         side_changes changes;
-        for (auto& k : keys) changes[k];
-        std::map<std::string, model::margin_balance> accounts_before;
+        state_.for_each_position_key_in_cusip(partition_, cusip,
+                                              [&](std::string_view k) { changes.try_emplace(std::string(k)); });
+        for (auto& [k, e] : positions_)
+            if (!e.in_store && e.dirty && e.pos.cusip == cusip) changes.try_emplace(k);
+        balances_before accounts_before;
         revalue_positions(changes, accounts_before, /*roll_prices=*/false, /*offset=*/-1);
     }
 
     write_set finish() {
         close_group();
         ws_.meta = meta_;
-        for (auto& k : position_order_) ws_.positions.push_back(positions_.at(k).pos);
-        for (auto& k : managed_order_) ws_.managed_positions.push_back(managed_.at(k).mp);
-        for (auto& k : account_order_) {
-            auto& a = accounts_.at(k);
-            if (a.dirty) ws_.balances.push_back(a.bal);
-            for (auto& c : a.dirty_concs) ws_.concentrations.push_back(a.concs.at(c));
+        // The batch ends here: its entities move into the write set.
+        ws_.positions.reserve(position_order_.size());
+        for (auto* e : position_order_) ws_.positions.push_back(std::move(e->pos));
+        ws_.managed_positions.reserve(managed_order_.size());
+        for (auto* m : managed_order_) ws_.managed_positions.push_back(std::move(m->mp));
+        ws_.balances.reserve(account_order_.size());
+        for (auto* a : account_order_) {
+            if (a->dirty) ws_.balances.push_back(std::move(a->bal));
+            for (auto* c : a->dirty_concs) ws_.concentrations.push_back(std::move(c->conc));
         }
         return std::move(ws_);
     }
@@ -175,7 +213,9 @@ private:
             e.pos.cusip = rec->cusip;
         }
         e.contributed = contribution::of(e.pos);
-        return positions_.emplace(key, std::move(e)).first->second;
+        auto& [k, entry] = *positions_.emplace(key, std::move(e)).first;
+        entry.key = &k;
+        return entry;
     }
 
     account_entry& account(const std::string& key, const model::position* pos) {
@@ -190,17 +230,19 @@ private:
             a.bal.base = pos->base_postrmt;
             a.bal.acct_type = std::string(account_type_of(config_, a.bal.base));
         }
-        return accounts_.emplace(key, std::move(a)).first->second;
+        auto& [k, entry] = *accounts_.emplace(key, std::move(a)).first;
+        entry.key = &k;
+        return entry;
     }
 
-    model::portfolio_concentration& concentration(account_entry& a, const std::string& account_key,
-                                                  const std::string& cusip) {
+    concentration_entry& concentration(account_entry& a, const std::string& account_key,
+                                       const std::string& cusip) {
         auto it = a.concs.find(cusip);
         if (it != a.concs.end()) return it->second;
-        model::portfolio_concentration c;
-        if (!state_.load_concentration(account_key, cusip, c)) {
-            c.account = account_key;
-            c.cusip = cusip;
+        concentration_entry c;
+        if (!state_.load_concentration(account_key, cusip, c.conc)) {
+            c.conc.account = account_key;
+            c.conc.cusip = cusip;
         }
         return a.concs.emplace(cusip, std::move(c)).first->second;
     }
@@ -231,31 +273,31 @@ private:
         return managed_.emplace(key, std::move(m)).first->second;
     }
 
-    bool applied_before(const std::string& id) {
+    bool applied_before(std::string_view id) {
         return applied_in_batch_.contains(id) || state_.is_applied(partition_, id);
     }
 
-    void mark_dirty(position_entry& e, const std::string& key) {
+    void mark_dirty(position_entry& e) {
         if (!e.dirty) {
             e.dirty = true;
-            position_order_.push_back(key);
+            position_order_.push_back(&e);
         }
     }
-    void mark_dirty(account_entry& a, const std::string& key) {
-        if (!a.dirty) {
-            a.dirty = true;
-            if (!account_listed_.contains(key)) {
-                account_listed_.insert(key);
-                account_order_.push_back(key);
-            }
+    void list(account_entry& a) {
+        if (!a.listed) {
+            a.listed = true;
+            account_order_.push_back(&a);
         }
     }
-    void mark_conc_dirty(account_entry& a, const std::string& key, const std::string& cusip) {
-        a.dirty_concs.insert(cusip);
-        if (!account_listed_.contains(key)) {
-            account_listed_.insert(key);
-            account_order_.push_back(key);
-        }
+    void mark_dirty(account_entry& a) {
+        a.dirty = true;
+        list(a);
+    }
+    void mark_conc_dirty(account_entry& a, concentration_entry& c) {
+        if (c.dirty) return;
+        c.dirty = true;
+        a.dirty_concs.push_back(&c);
+        list(a);
     }
 
     // ---- records ----
@@ -324,34 +366,35 @@ private:
         const std::string& pk = pkey.value();
         position_entry& pe = position(pk, &r);
         const std::string_view acct_type = account_type_of(config_, r.base);
-        model::position p = pe.pos; // work on a copy: a reject leaves state untouched
+        // Work on copies of the fields a record moves: a reject leaves state untouched.
+        decimal td_qty = pe.pos.td_qty, sd_qty = pe.pos.sd_qty, cost_basis = pe.pos.cost_basis;
+        decimal activity_qty = pe.pos.metadata.acct_activity_qty, activity_amt = pe.pos.metadata.acct_activity_amt;
         bool ok = true;
         if (rule->upd_td_qty_sw) {
-            decimal new_qty = checked(decimal::add(p.td_qty, r.quantity), ok);
+            decimal new_qty = checked(decimal::add(td_qty, r.quantity), ok);
             if (ok && r.quantity.is_negative() && new_qty.is_negative() && !may_go_short(config_, acct_type)) {
                 reject_record(in, reason::insufficient_position, "quantity",
                               fmt::format("account type '{}' may not go short", acct_type));
                 return;
             }
-            if (ok) update_cost_basis(p, r.quantity, -r.amount, ok);
-            p.td_qty = new_qty;
+            if (ok) cost_basis = updated_cost_basis(td_qty, cost_basis, r.quantity, -r.amount, ok);
+            td_qty = new_qty;
         }
         const bool settle_now = !r.settle_date || *r.settle_date <= business_date;
-        if (rule->upd_sd_qty_sw && settle_now) p.sd_qty = checked(decimal::add(p.sd_qty, r.quantity), ok);
-        p.metadata.acct_activity_qty = checked(decimal::add(p.metadata.acct_activity_qty, r.quantity), ok);
-        p.metadata.acct_activity_amt = checked(decimal::add(p.metadata.acct_activity_amt, r.amount), ok);
-        ok = ok && within(p.td_qty, limits::position_quantity_units_max) &&
-             within(p.sd_qty, limits::position_quantity_units_max) &&
-             within(p.metadata.acct_activity_qty, limits::balance_units_max) &&
-             within(p.metadata.acct_activity_amt, limits::balance_units_max);
+        if (rule->upd_sd_qty_sw && settle_now) sd_qty = checked(decimal::add(sd_qty, r.quantity), ok);
+        activity_qty = checked(decimal::add(activity_qty, r.quantity), ok);
+        activity_amt = checked(decimal::add(activity_amt, r.amount), ok);
+        ok = ok && within(td_qty, limits::position_quantity_units_max) &&
+             within(sd_qty, limits::position_quantity_units_max) &&
+             within(activity_qty, limits::balance_units_max) && within(activity_amt, limits::balance_units_max);
 
-        account_entry& ae = account(acct.value(), &p);
-        model::margin_balance b = ae.bal;
-        if (rule->upd_td_bal_sw) b.td_bal = checked(decimal::add(b.td_bal, r.amount), ok);
-        if (rule->upd_sd_bal_sw && settle_now) b.sd_bal = checked(decimal::add(b.sd_bal, r.amount), ok);
-        if (rule->adj_sma_sw) b.sma = checked(decimal::add(b.sma, r.amount), ok);
-        ok = ok && within(b.td_bal, limits::balance_units_max) && within(b.sd_bal, limits::balance_units_max) &&
-             within(b.sma, limits::balance_units_max);
+        account_entry& ae = account(acct.value(), &pe.pos);
+        decimal td_bal = ae.bal.td_bal, sd_bal = ae.bal.sd_bal, sma = ae.bal.sma;
+        if (rule->upd_td_bal_sw) td_bal = checked(decimal::add(td_bal, r.amount), ok);
+        if (rule->upd_sd_bal_sw && settle_now) sd_bal = checked(decimal::add(sd_bal, r.amount), ok);
+        if (rule->adj_sma_sw) sma = checked(decimal::add(sma, r.amount), ok);
+        ok = ok && within(td_bal, limits::balance_units_max) && within(sd_bal, limits::balance_units_max) &&
+             within(sma, limits::balance_units_max);
         if (!ok) {
             reject_record(in, reason::number_out_of_range, "",
                           "applying the record would take a quantity or balance out of range");
@@ -359,29 +402,34 @@ private:
         }
 
         // Accepted: from here on the record is applied.
-        if (group_ && group_->position_key != pk) close_group();
+        if (group_ && group_->pe != &pe) close_group();
         if (!group_) {
             group_.emplace();
-            group_->position_key = pk;
-            group_->account_key = acct.value();
+            group_->pe = &pe;
+            group_->ae = &ae;
             group_->balance_before = ae.bal;
         }
-        p.acct_type_postrmt = std::string(acct_type);
+        model::position& p = pe.pos;
+        p.td_qty = td_qty;
+        p.sd_qty = sd_qty;
+        p.cost_basis = cost_basis;
+        p.metadata.acct_activity_qty = activity_qty;
+        p.metadata.acct_activity_amt = activity_amt;
+        if (p.acct_type_postrmt != acct_type) p.acct_type_postrmt = std::string(acct_type);
         p.metadata.bond_redeem_sw = r.bond_redeem_sw;
         p.metadata.acct_transferred_sw = r.acct_transferred_sw;
         p.metadata.reverse_split_sw = r.reverse_split_sw;
         p.td_qty_short_side = p.td_qty.is_negative() ? -p.td_qty : decimal{};
-        pe.pos = std::move(p);
-        mark_dirty(pe, pk);
+        mark_dirty(pe);
 
         // Closing the previous group re-evaluated this account (derived
-        // fields, version), so copy back only the ledger fields a record moves.
-        ae.bal.td_bal = b.td_bal;
-        ae.bal.sd_bal = b.sd_bal;
-        ae.bal.sma = b.sma;
-        ae.bal.acct_type = std::string(acct_type);
+        // fields, version), so set only the ledger fields a record moves.
+        ae.bal.td_bal = td_bal;
+        ae.bal.sd_bal = sd_bal;
+        ae.bal.sma = sma;
+        if (ae.bal.acct_type != acct_type) ae.bal.acct_type = std::string(acct_type);
         if (!r.acct_category.empty()) ae.bal.acct_category = r.acct_category;
-        mark_dirty(ae, acct.value());
+        mark_dirty(ae);
 
         if (!settle_now && (rule->upd_sd_qty_sw || rule->upd_sd_bal_sw)) {
             ws_.pending_added.push_back(model::pending_settlement{
@@ -394,7 +442,7 @@ private:
             });
         }
 
-        applied_in_batch_.insert(r.activity_id);
+        applied_in_batch_.insert(r.activity_id); // a view into the input, which outlives the batch
         ws_.applied_ids.push_back(r.activity_id);
         ++ws_.counts.applied;
 
@@ -405,19 +453,18 @@ private:
         if (group_->activity_ids.size() >= limits::group_records_max) close_group();
     }
 
-    static void update_cost_basis(model::position& p, decimal dq, decimal cost, bool& ok) {
-        const decimal q0 = p.td_qty;
-        if (dq.is_zero()) return;
-        if (q0.is_zero() || q0.signum() == dq.signum()) {
-            p.cost_basis = checked(decimal::add(p.cost_basis, cost), ok);
-        } else if (dq.abs() <= q0.abs()) {
+    // The average cost basis after adding dq units that cost `cost` to a
+    // position of q0 units with basis `basis`.
+    static decimal updated_cost_basis(decimal q0, decimal basis, decimal dq, decimal cost, bool& ok) {
+        if (dq.is_zero()) return basis;
+        if (q0.is_zero() || q0.signum() == dq.signum()) return checked(decimal::add(basis, cost), ok);
+        if (dq.abs() <= q0.abs()) {
             decimal share = checked(decimal::div(dq.abs(), q0.abs()), ok);
-            decimal part = checked(decimal::mul(p.cost_basis, share), ok).round(2);
-            p.cost_basis = checked(decimal::sub(p.cost_basis, part), ok);
-        } else {
-            decimal share = checked(decimal::div(dq.abs() - q0.abs(), dq.abs()), ok);
-            p.cost_basis = checked(decimal::mul(cost, share), ok).round(2);
+            decimal part = checked(decimal::mul(basis, share), ok).round(2);
+            return checked(decimal::sub(basis, part), ok);
         }
+        decimal share = checked(decimal::div(dq.abs() - q0.abs(), dq.abs()), ok);
+        return checked(decimal::mul(cost, share), ok).round(2);
     }
 
     // ---- group close: one change of one position ----
@@ -426,15 +473,15 @@ private:
         if (!group_) return;
         group g = std::move(*group_);
         group_.reset();
-        position_entry& pe = positions_.at(g.position_key);
-        account_entry& ae = accounts_.at(g.account_key);
+        position_entry& pe = *g.pe;
+        account_entry& ae = *g.ae;
         ++pe.pos.version;
-        std::optional<valuation> v = refresh(pe, ae, g.account_key, g.position_key, g.product_line, false);
+        std::optional<valuation> v = refresh(pe, ae, *ae.key, *pe.key, g.product_line, false);
         if (v) {
-            set_house_requirement(pe, ae);
+            set_house_requirement(pe, ae, *ae.key);
             stamp_concentration(ae, pe.pos.cusip);
         }
-        evaluate(ae, g.account_key);
+        evaluate(ae);
         emit_position(pe, std::move(g.activity_ids), std::move(g.offsets),
                       g.event_time.ms ? g.event_time : now_);
         if (v) emit_market_value(pe.pos, *v);
@@ -450,39 +497,48 @@ private:
                                     const model::price* px, std::optional<std::string_view> record_product_line,
                                     bool roll_prices) {
         managed_entry& me = managed(pk);
-        model::managed_position m = me.mp;
-        m.firm_prodpc = p.firm_postrmt;
-        m.ledger_prodpc = p.ledger_postrmt;
-        m.branch_prodpc = p.branch_postrmt;
-        m.base_prodpc = p.base_postrmt;
-        m.sub_acct_prodpc = p.sub_acct_key;
-        m.cusip = p.cusip;
-        m.security_found_sw = sec != nullptr;
-        m.uls = sec ? sec->uls : std::string();
-        m.uls_found_sw = sec && !sec->uls.empty() && ref_.security(sec->uls) != nullptr;
+        model::managed_position& m = me.mp;
+        // Set in place, field by field, noting whether anything changed.
+        bool changed = false;
+        auto set = [&changed](auto& field, const auto& value) {
+            if (field == value) return;
+            field = value;
+            changed = true;
+        };
+        static const std::string none;
+        set(m.firm_prodpc, p.firm_postrmt);
+        set(m.ledger_prodpc, p.ledger_postrmt);
+        set(m.branch_prodpc, p.branch_postrmt);
+        set(m.base_prodpc, p.base_postrmt);
+        set(m.sub_acct_prodpc, p.sub_acct_key);
+        set(m.cusip, p.cusip);
+        set(m.security_found_sw, sec != nullptr);
+        set(m.uls, sec ? sec->uls : none);
+        set(m.uls_found_sw, sec && !sec->uls.empty() && ref_.security(sec->uls) != nullptr);
         // The same product the record was validated against: its own
         // productLine, else the security master's; outside the record path
         // the one in state, else the security master's.
         if (record_product_line && !record_product_line->empty()) {
-            m.product_line = std::string(*record_product_line);
+            if (m.product_line != *record_product_line) {
+                m.product_line = std::string(*record_product_line);
+                changed = true;
+            }
         } else if (sec && (record_product_line || m.product_line.empty())) {
-            m.product_line = sec->product_line;
+            set(m.product_line, sec->product_line);
         }
-        m.strike_price = sec ? sec->strike_price : std::nullopt;
-        m.contract_size = sec ? sec->contract_size : std::nullopt;
-        m.exp_or_maturity_date = sec ? sec->exp_or_maturity_date : std::nullopt;
-        if (roll_prices) m.prev_price = m.price;
+        set(m.strike_price, sec ? sec->strike_price : std::nullopt);
+        set(m.contract_size, sec ? sec->contract_size : std::nullopt);
+        set(m.exp_or_maturity_date, sec ? sec->exp_or_maturity_date : std::nullopt);
+        if (roll_prices) set(m.prev_price, std::optional<decimal>(m.price));
         if (px) {
-            m.price = px->price;
-            if (!roll_prices && px->prev_price) m.prev_price = px->prev_price;
+            set(m.price, std::optional<decimal>(px->price));
+            if (!roll_prices && px->prev_price) set(m.prev_price, px->prev_price);
         }
-        if (!(m == me.mp)) {
-            if (!me.dirty) managed_order_.push_back(pk);
+        if (changed && !me.dirty) {
+            managed_order_.push_back(&me);
             me.dirty = true;
-            me.mp = std::move(m);
         }
-
-        return me.mp.product_line;
+        return m.product_line;
     }
 
     // `record_product_line` is the applying record's (empty when it has
@@ -515,8 +571,9 @@ private:
         // once the account's gross reflects this and any other re-valuation.
         contribution now = contribution::of(p);
         now.house_req = pe.contributed.house_req;
-        move_sums(ae, concentration(ae, account_key, p.cusip), pe.contributed, now);
-        mark_conc_dirty(ae, account_key, p.cusip);
+        concentration_entry& ce = concentration(ae, account_key, p.cusip);
+        move_sums(ae, ce.conc, pe.contributed, now);
+        mark_conc_dirty(ae, ce);
         pe.contributed = now;
         return v;
     }
@@ -533,9 +590,9 @@ private:
         return ref_.margin_rules(config_.default_margin_rule);
     }
 
-    void evaluate(account_entry& ae, const std::string& account_key) {
+    void evaluate(account_entry& ae) {
         evaluate_margin(config_, is_margin_account(config_, ae.bal.acct_type), ae.bal);
-        mark_dirty(ae, account_key);
+        mark_dirty(ae);
     }
 
     static decimal gross_of(const account_entry& ae) { return ae.bal.mv_td_long + ae.bal.mv_td_short; }
@@ -545,17 +602,16 @@ private:
     void stamp_concentration(account_entry& ae, const std::string& cusip) {
         std::string rule_name;
         rules_for(ae.bal, rule_name);
-        auto& c = ae.concs.at(cusip);
+        auto& c = ae.concs.find(cusip)->second.conc;
         c.cusip_conc = concentration_of(c, gross_of(ae));
         c.acct_category_conc = rule_name;
     }
 
     // The position's house requirement at its cusip's concentration now,
     // moving the concentration's and the account's sums by the difference.
-    void set_house_requirement(position_entry& pe, account_entry& ae) {
+    void set_house_requirement(position_entry& pe, account_entry& ae, const std::string& account_key) {
         model::position& p = pe.pos;
-        const std::string account_key = p.account().value();
-        model::portfolio_concentration& c = concentration(ae, account_key, p.cusip);
+        model::portfolio_concentration& c = concentration(ae, account_key, p.cusip).conc;
         if (!p.contributes_to_equity) {
             p.house_req = decimal{};
         } else {
@@ -615,13 +671,11 @@ private:
         }
         const date new_date = c.business_date.next_weekday();
         side_changes changes;
-        std::map<std::string, model::margin_balance> accounts_before;
+        balances_before accounts_before;
         release_settlements(new_date, changes, accounts_before);
-        std::vector<std::string> keys;
-        state_.for_each_position_key(partition_, [&](std::string_view k) { keys.emplace_back(k); });
+        state_.for_each_position_key(partition_, [&](std::string_view k) { changes.try_emplace(std::string(k)); });
         for (auto& [k, e] : positions_)
-            if (!e.in_store && e.dirty) keys.push_back(k);
-        for (auto& k : keys) changes[k];
+            if (!e.in_store && e.dirty) changes.try_emplace(k);
         meta_.business_date = new_date;
         revalue_positions(changes, accounts_before, /*roll_prices=*/true, in.offset);
         ++ws_.counts.applied;
@@ -629,7 +683,7 @@ private:
     }
 
     void release_settlements(date through, side_changes& changes,
-                             std::map<std::string, model::margin_balance>& accounts_before) {
+                             balances_before& accounts_before) {
         std::vector<model::pending_settlement> due;
         state_.load_pending_due(partition_, through, due);
         std::erase_if(due, [&](const model::pending_settlement& s) { return released_.contains(s.sequence); });
@@ -652,7 +706,7 @@ private:
             }
             position_entry& pe = position(s.position_key, nullptr);
             pe.pos.sd_qty += s.sd_qty;
-            mark_dirty(pe, s.position_key);
+            mark_dirty(pe);
             const std::string ak = model::account_of(model::position_key{s.position_key}).value();
             account_entry& ae = account(ak, &pe.pos);
             accounts_before.try_emplace(ak, ae.bal);
@@ -664,38 +718,40 @@ private:
     // Re-values the given positions; each that changed (or settled) gets one
     // new version; every touched account is re-evaluated.
     void revalue_positions(side_changes& changes,
-                           std::map<std::string, model::margin_balance>& accounts_before, bool roll_prices,
+                           balances_before& accounts_before, bool roll_prices,
                            std::int64_t offset) {
         struct item {
             const std::string* key;
             position_entry* pe;
-            model::position start;
+            account_entry* ae;
+            std::string account_key;
+            valued_fields start;
             std::optional<valuation> v;
             std::vector<std::string>* ids;
         };
         std::vector<item> items;
         for (auto& [k, ch] : changes) {
             position_entry& pe = position(k, nullptr);
-            const std::string ak = pe.pos.account().value();
+            std::string ak = pe.pos.account().value();
             account_entry& ae = account(ak, &pe.pos);
             accounts_before.try_emplace(ak, ae.bal);
-            model::position start = pe.pos;
+            valued_fields start = valued_fields::of(pe.pos);
             auto v = refresh(pe, ae, ak, k, std::nullopt, roll_prices);
-            items.push_back({&k, &pe, std::move(start), std::move(v), &ch});
+            items.push_back({&k, &pe, &ae, std::move(ak), start, std::move(v), &ch});
         }
         // House requirements and concentrations once every position has
         // moved, so that the order of positions does not matter.
         for (auto& it : items)
-            if (it.v) set_house_requirement(*it.pe, accounts_.at(it.pe->pos.account().value()));
+            if (it.v) set_house_requirement(*it.pe, *it.ae, it.account_key);
         for (auto& it : items)
-            if (it.v) stamp_concentration(accounts_.at(it.pe->pos.account().value()), it.pe->pos.cusip);
-        for (auto& [ak, before] : accounts_before) evaluate(accounts_.at(ak), ak);
+            if (it.v) stamp_concentration(*it.ae, it.pe->pos.cusip);
+        for (auto& [ak, before] : accounts_before) evaluate(accounts_.at(ak));
         for (auto& it : items) {
             position_entry& pe = *it.pe;
-            bool changed = !it.ids->empty() || !(pe.pos == it.start);
+            bool changed = !it.ids->empty() || !(valued_fields::of(pe.pos) == it.start);
             if (changed) {
                 ++pe.pos.version;
-                mark_dirty(pe, *it.key);
+                mark_dirty(pe);
                 std::vector<std::int64_t> offsets;
                 if (!it.ids->empty() && offset >= 0) offsets.assign(it.ids->size(), offset);
                 emit_position(pe, std::move(*it.ids), std::move(offsets), now_);
@@ -719,9 +775,10 @@ private:
     string_map<position_entry> positions_;
     string_map<account_entry> accounts_;
     string_map<managed_entry> managed_;
-    std::vector<std::string> position_order_, managed_order_, account_order_;
-    std::unordered_set<std::string> account_listed_;
-    std::unordered_set<std::string> applied_in_batch_;
+    std::vector<position_entry*> position_order_;
+    std::vector<managed_entry*> managed_order_;
+    std::vector<account_entry*> account_order_;
+    std::unordered_set<std::string_view> applied_in_batch_;
     std::set<std::uint64_t> released_;
     std::optional<group> group_;
 };
@@ -736,6 +793,7 @@ write_set partition_engine::apply(state_reader& state, std::span<const input_rec
     vassert(records.size() <= limits::batch_records_max, "batch of {} records over the limit {}",
             records.size(), limits::batch_records_max);
     batch b(partition_, config_, refdata_, state, now);
+    b.reserve(records.size());
     for (const auto& r : records) b.apply(r);
     return b.finish();
 }

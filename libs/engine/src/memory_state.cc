@@ -44,7 +44,7 @@ bool memory_state::load_concentration(std::string_view account, std::string_view
 
 bool memory_state::is_applied(std::int32_t partition, std::string_view id) {
     auto it = partitions_.find(partition);
-    return it != partitions_.end() && it->second.applied.contains(std::string(id));
+    return it != partitions_.end() && it->second.applied.contains(id);
 }
 
 void memory_state::load_pending_due(std::int32_t partition, date through,
@@ -68,12 +68,23 @@ void memory_state::for_each_position_key_in_cusip(std::int32_t partition, std::s
                                                   const std::function<void(std::string_view)>& fn) {
     auto it = partitions_.find(partition);
     if (it == partitions_.end()) return;
-    auto& idx = it->second.cusip_index;
-    for (auto i = idx.lower_bound({std::string(cusip), std::string()}); i != idx.end() && i->first == cusip; ++i)
-        fn(i->second);
+    auto keys = it->second.cusip_index.find(cusip);
+    if (keys == it->second.cusip_index.end()) return;
+    for (auto& k : keys->second) fn(k);
 }
 
-void memory_state::apply(const write_set& ws) {
+namespace {
+// Moves from an rvalue write set's element, copies from a const one.
+template <typename WriteSet, typename T> decltype(auto) pass(T& v) {
+    if constexpr (std::is_const_v<std::remove_reference_t<WriteSet>> || std::is_lvalue_reference_v<WriteSet>)
+        return static_cast<const T&>(v);
+    else
+        return std::move(v);
+}
+} // namespace
+
+template <typename WriteSet> void memory_state::apply_impl(WriteSet&& ws) {
+    using W = WriteSet;
     auto& p = part(ws.partition);
     vassert(ws.meta.partition == ws.partition, "write set for partition {} carries meta of {}",
             ws.partition, ws.meta.partition);
@@ -84,21 +95,31 @@ void memory_state::apply(const write_set& ws) {
     p.has_meta = true;
     for (auto& pos : ws.positions) {
         std::string key = pos.key().value();
-        auto [it, inserted] = positions_.insert_or_assign(key, pos);
-        (void)it;
-        if (inserted) {
-            p.position_keys.insert(key);
-            p.cusip_index.emplace(pos.cusip, key);
+        auto it = positions_.find(key);
+        if (it != positions_.end()) {
+            it->second = pass<W>(pos);
+            continue;
         }
+        p.cusip_index[pos.cusip].push_back(key);
+        p.position_keys.push_back(key);
+        positions_.emplace(std::move(key), pass<W>(pos));
     }
     for (auto& m : ws.managed_positions) {
         managed_.insert_or_assign(model::make_position_key(m.firm_prodpc, m.ledger_prodpc, m.branch_prodpc,
                                                            m.base_prodpc, m.sub_acct_prodpc, m.cusip)
                                       .value(),
-                                  m);
+                                  pass<W>(m));
     }
-    for (auto& b : ws.balances) balances_.insert_or_assign(b.account().value(), b);
-    for (auto& c : ws.concentrations) concentrations_[c.account].insert_or_assign(c.cusip, c);
+    for (auto& b : ws.balances) {
+        std::string key = b.account().value();
+        balances_.insert_or_assign(std::move(key), pass<W>(b));
+    }
+    for (auto& c : ws.concentrations) {
+        auto acct = concentrations_.find(c.account);
+        if (acct == concentrations_.end()) acct = concentrations_.try_emplace(c.account).first;
+        std::string cusip = c.cusip;
+        acct->second.insert_or_assign(std::move(cusip), pass<W>(c));
+    }
     for (auto& s : ws.pending_released) {
         auto n = p.pending.erase({s.settle_date.days(), s.sequence});
         vassert(n == 1, "released pending settlement {} not found", s.sequence);
@@ -118,6 +139,9 @@ void memory_state::apply(const write_set& ws) {
         }
     }
 }
+
+void memory_state::apply(const write_set& ws) { apply_impl(ws); }
+void memory_state::apply(write_set&& ws) { apply_impl(std::move(ws)); }
 
 std::size_t memory_state::pending_count(std::int32_t partition) const {
     auto it = partitions_.find(partition);

@@ -10,7 +10,6 @@
 
 #include <deque>
 #include <map>
-#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -35,7 +34,11 @@ public:
     void for_each_position_key_in_cusip(std::int32_t partition, std::string_view cusip,
                                         const std::function<void(std::string_view)>& fn) override;
 
+    // Applies a batch's state changes whole. The rvalue form moves the
+    // entities out of the write set (its events, counts and meta are left
+    // as they were, for a caller that encodes the events afterwards).
     void apply(const write_set& ws);
+    void apply(write_set&& ws);
 
     // Read access for tests and tools.
     const string_map<model::position>& positions() const { return positions_; }
@@ -52,12 +55,15 @@ private:
     struct partition_data {
         model::partition_meta meta;
         bool has_meta = false;
-        std::unordered_set<std::string> applied;
+        std::unordered_set<std::string, string_hash, std::equal_to<>> applied;
         std::deque<std::string> applied_order;
         std::map<std::pair<std::int32_t, std::uint64_t>, model::pending_settlement> pending; // (days, seq)
-        std::set<std::string, std::less<>> position_keys;
-        std::set<std::pair<std::string, std::string>, std::less<>> cusip_index; // (cusip, position key)
+        // Positions are never deleted, so insertion-ordered lists suffice
+        // (hash maps, not ordered sets: the engine does not rely on order).
+        std::vector<std::string> position_keys;
+        string_map<std::vector<std::string>> cusip_index; // cusip -> position keys
     };
+    template <typename WriteSet> void apply_impl(WriteSet&& ws);
     partition_data& part(std::int32_t p) { return partitions_[p]; }
 
     std::size_t applied_ids_retained_;
