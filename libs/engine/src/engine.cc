@@ -319,8 +319,10 @@ private:
     }
 
     void apply_activity(const input_record& in, const model::activity_record& r) {
-        const model::account_key acct = r.account();
-        if (in.key != acct.value()) {
+        // Keys are written into buffers the batch reuses: no allocation per record.
+        model::write_account_key(account_key_, r.firm, r.ledger, r.branch, r.base);
+        const std::string& acct = account_key_;
+        if (in.key != acct) {
             reject_record(in, reason::key_mismatch, "", "message key does not match the record's account key");
             return;
         }
@@ -362,8 +364,8 @@ private:
             return;
         }
 
-        const model::position_key pkey = r.position();
-        const std::string& pk = pkey.value();
+        model::write_position_key(position_key_, r.firm, r.ledger, r.branch, r.base, r.sub_acct_key, r.cusip);
+        const std::string& pk = position_key_;
         position_entry& pe = position(pk, &r);
         const std::string_view acct_type = account_type_of(config_, r.base);
         // Work on copies of the fields a record moves: a reject leaves state untouched.
@@ -388,7 +390,7 @@ private:
              within(sd_qty, limits::position_quantity_units_max) &&
              within(activity_qty, limits::balance_units_max) && within(activity_amt, limits::balance_units_max);
 
-        account_entry& ae = account(acct.value(), &pe.pos);
+        account_entry& ae = account(acct, &pe.pos);
         decimal td_bal = ae.bal.td_bal, sd_bal = ae.bal.sd_bal, sma = ae.bal.sma;
         if (rule->upd_td_bal_sw) td_bal = checked(decimal::add(td_bal, r.amount), ok);
         if (rule->upd_sd_bal_sw && settle_now) sd_bal = checked(decimal::add(sd_bal, r.amount), ok);
@@ -781,6 +783,7 @@ private:
     std::unordered_set<std::string_view> applied_in_batch_;
     std::set<std::uint64_t> released_;
     std::optional<group> group_;
+    std::string account_key_, position_key_; // the record's keys (apply_activity)
 };
 
 } // namespace

@@ -93,8 +93,12 @@ template <typename WriteSet> void memory_state::apply_impl(WriteSet&& ws) {
             ws.meta.next_offset);
     p.meta = ws.meta;
     p.has_meta = true;
+    // Keys go through one reused buffer; a key string is allocated only
+    // for an entity the store has not seen.
+    std::string& key = key_buffer_;
     for (auto& pos : ws.positions) {
-        std::string key = pos.key().value();
+        model::write_position_key(key, pos.firm_postrmt, pos.ledger_postrmt, pos.branch_postrmt,
+                                  pos.base_postrmt, pos.sub_acct_key, pos.cusip);
         auto it = positions_.find(key);
         if (it != positions_.end()) {
             it->second = pass<W>(pos);
@@ -102,23 +106,27 @@ template <typename WriteSet> void memory_state::apply_impl(WriteSet&& ws) {
         }
         p.cusip_index[pos.cusip].push_back(key);
         p.position_keys.push_back(key);
-        positions_.emplace(std::move(key), pass<W>(pos));
+        positions_.emplace(key, pass<W>(pos));
     }
     for (auto& m : ws.managed_positions) {
-        managed_.insert_or_assign(model::make_position_key(m.firm_prodpc, m.ledger_prodpc, m.branch_prodpc,
-                                                           m.base_prodpc, m.sub_acct_prodpc, m.cusip)
-                                      .value(),
-                                  pass<W>(m));
+        model::write_position_key(key, m.firm_prodpc, m.ledger_prodpc, m.branch_prodpc, m.base_prodpc,
+                                  m.sub_acct_prodpc, m.cusip);
+        auto it = managed_.find(key);
+        if (it != managed_.end()) it->second = pass<W>(m);
+        else managed_.emplace(key, pass<W>(m));
     }
     for (auto& b : ws.balances) {
-        std::string key = b.account().value();
-        balances_.insert_or_assign(std::move(key), pass<W>(b));
+        model::write_account_key(key, b.firm, b.ledger, b.branch, b.base);
+        auto it = balances_.find(key);
+        if (it != balances_.end()) it->second = pass<W>(b);
+        else balances_.emplace(key, pass<W>(b));
     }
     for (auto& c : ws.concentrations) {
         auto acct = concentrations_.find(c.account);
         if (acct == concentrations_.end()) acct = concentrations_.try_emplace(c.account).first;
-        std::string cusip = c.cusip;
-        acct->second.insert_or_assign(std::move(cusip), pass<W>(c));
+        auto it = acct->second.find(c.cusip);
+        if (it != acct->second.end()) it->second = pass<W>(c);
+        else acct->second.emplace(c.cusip, pass<W>(c));
     }
     for (auto& s : ws.pending_released) {
         auto n = p.pending.erase({s.settle_date.days(), s.sequence});
@@ -130,11 +138,11 @@ template <typename WriteSet> void memory_state::apply_impl(WriteSet&& ws) {
         vassert(inserted, "pending settlement {} added twice", s.sequence);
     }
     for (auto& id : ws.applied_ids) {
-        bool inserted = p.applied.insert(id).second;
+        auto [it, inserted] = p.applied.insert(pass<W>(id));
         vassert(inserted, "activity id applied twice in partition {}", ws.partition);
-        p.applied_order.push_back(id);
+        p.applied_order.push_back(*it); // a view of the set's own (node-stable) string
         if (p.applied_order.size() > applied_ids_retained_) {
-            p.applied.erase(p.applied_order.front());
+            p.applied.erase(p.applied.find(p.applied_order.front()));
             p.applied_order.pop_front();
         }
     }

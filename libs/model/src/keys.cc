@@ -4,11 +4,27 @@
 
 namespace posd::model {
 
+void write_account_key(std::string& s, std::string_view firm, std::string_view ledger,
+                       std::string_view branch, std::string_view base) {
+    s.clear();
+    s.reserve(firm.size() + ledger.size() + branch.size() + base.size() + 3);
+    s.append(firm).append(1, '|').append(ledger).append(1, '|').append(branch).append(1, '|').append(base);
+}
+
+void write_position_key(std::string& s, std::string_view firm, std::string_view ledger,
+                        std::string_view branch, std::string_view base, std::string_view sub_acct_key,
+                        std::string_view cusip) {
+    s.clear();
+    s.reserve(firm.size() + ledger.size() + branch.size() + base.size() + sub_acct_key.size() +
+              cusip.size() + 5);
+    s.append(firm).append(1, '|').append(ledger).append(1, '|').append(branch).append(1, '|');
+    s.append(base).append(1, '|').append(sub_acct_key).append(1, '|').append(cusip);
+}
+
 account_key make_account_key(std::string_view firm, std::string_view ledger,
                              std::string_view branch, std::string_view base) {
     std::string s;
-    s.reserve(firm.size() + ledger.size() + branch.size() + base.size() + 3);
-    s.append(firm).append(1, '|').append(ledger).append(1, '|').append(branch).append(1, '|').append(base);
+    write_account_key(s, firm, ledger, branch, base);
     return account_key{std::move(s)};
 }
 
@@ -16,10 +32,7 @@ position_key make_position_key(std::string_view firm, std::string_view ledger,
                                std::string_view branch, std::string_view base,
                                std::string_view sub_acct_key, std::string_view cusip) {
     std::string s;
-    s.reserve(firm.size() + ledger.size() + branch.size() + base.size() + sub_acct_key.size() +
-              cusip.size() + 5);
-    s.append(firm).append(1, '|').append(ledger).append(1, '|').append(branch).append(1, '|');
-    s.append(base).append(1, '|').append(sub_acct_key).append(1, '|').append(cusip);
+    write_position_key(s, firm, ledger, branch, base, sub_acct_key, cusip);
     return position_key{std::move(s)};
 }
 

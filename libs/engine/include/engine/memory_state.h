@@ -56,7 +56,7 @@ private:
         model::partition_meta meta;
         bool has_meta = false;
         std::unordered_set<std::string, string_hash, std::equal_to<>> applied;
-        std::deque<std::string> applied_order;
+        std::deque<std::string_view> applied_order; // views of the strings in `applied`
         std::map<std::pair<std::int32_t, std::uint64_t>, model::pending_settlement> pending; // (days, seq)
         // Positions are never deleted, so insertion-ordered lists suffice
         // (hash maps, not ordered sets: the engine does not rely on order).
@@ -67,6 +67,7 @@ private:
     partition_data& part(std::int32_t p) { return partitions_[p]; }
 
     std::size_t applied_ids_retained_;
+    std::string key_buffer_;
     std::unordered_map<std::int32_t, partition_data> partitions_;
     string_map<model::position> positions_;
     string_map<model::managed_position> managed_;

@@ -21,6 +21,13 @@ account_key make_account_key(std::string_view firm, std::string_view ledger,
 position_key make_position_key(std::string_view firm, std::string_view ledger,
                                std::string_view branch, std::string_view base,
                                std::string_view sub_acct_key, std::string_view cusip);
+// The same keys written into `out` (cleared first), for hot paths that
+// reuse one buffer instead of allocating a key per record.
+void write_account_key(std::string& out, std::string_view firm, std::string_view ledger,
+                       std::string_view branch, std::string_view base);
+void write_position_key(std::string& out, std::string_view firm, std::string_view ledger,
+                        std::string_view branch, std::string_view base, std::string_view sub_acct_key,
+                        std::string_view cusip);
 // The account key that a position key starts with.
 account_key account_of(const position_key& key);
 
