@@ -1,0 +1,141 @@
+#include "stream/batch_publisher.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include <cstring>
+
+namespace posd::stream {
+
+namespace {
+
+// A C partition list holding one offset with metadata.
+struct offset_list {
+    rd_kafka_topic_partition_list_t* list;
+    offset_list(const std::string& topic, std::int32_t partition, std::int64_t offset, std::string_view metadata)
+        : list(rd_kafka_topic_partition_list_new(1)) {
+        rd_kafka_topic_partition_t* tp = rd_kafka_topic_partition_list_add(list, topic.c_str(), partition);
+        tp->offset = offset;
+        if (!metadata.empty()) {
+            tp->metadata = std::malloc(metadata.size()); // freed by rd_kafka_topic_partition_list_destroy
+            std::memcpy(tp->metadata, metadata.data(), metadata.size());
+            tp->metadata_size = metadata.size();
+        }
+    }
+    ~offset_list() { rd_kafka_topic_partition_list_destroy(list); }
+    offset_list(const offset_list&) = delete;
+    offset_list& operator=(const offset_list&) = delete;
+};
+
+int ms(std::chrono::milliseconds t) { return static_cast<int>(t.count()); }
+
+// Classifies a transactional error: abortable ones are aborted here and
+// reported as kafka_error; fatal or fencing ones as fenced_error.
+[[noreturn]] void fail(RdKafka::Producer& p, std::unique_ptr<RdKafka::Error> e, const char* step) {
+    const std::string what = std::string(step) + ": " + e->str();
+    if (e->is_fatal() || e->code() == RdKafka::ERR__FENCED || e->code() == RdKafka::ERR_PRODUCER_FENCED ||
+        e->code() == RdKafka::ERR_INVALID_PRODUCER_EPOCH)
+        throw fenced_error(what);
+    if (e->txn_requires_abort()) {
+        std::unique_ptr<RdKafka::Error> a(p.abort_transaction(-1));
+        if (a && a->is_fatal()) throw fenced_error(what + "; abort: " + a->str());
+    }
+    throw kafka_error(what);
+}
+
+} // namespace
+
+std::optional<committed_offset> fetch_committed(RdKafka::KafkaConsumer& consumer, const std::string& topic,
+                                                std::int32_t partition, std::chrono::milliseconds timeout) {
+    offset_list q(topic, partition, RD_KAFKA_OFFSET_INVALID, {});
+    rd_kafka_resp_err_t e = rd_kafka_committed(consumer.c_ptr(), q.list, ms(timeout));
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw kafka_error("committed offset of " + topic + "/" + std::to_string(partition) + ": " +
+                          rd_kafka_err2str(e));
+    const rd_kafka_topic_partition_t& tp = q.list->elems[0];
+    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw kafka_error("committed offset of " + topic + "/" + std::to_string(partition) + ": " +
+                          rd_kafka_err2str(tp.err));
+    if (tp.offset < 0) return std::nullopt;
+    committed_offset c{tp.offset, {}};
+    if (tp.metadata && tp.metadata_size) c.metadata.assign(static_cast<const char*>(tp.metadata), tp.metadata_size);
+    return c;
+}
+
+batch_publisher::batch_publisher(const std::map<std::string, std::string>& properties, std::string transactional_id,
+                                 delivery_mode mode, RdKafka::KafkaConsumer& consumer)
+    : mode_(mode), consumer_(consumer) {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string err;
+    auto set = [&](const std::string& k, const std::string& v) {
+        if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw kafka_error("kafka." + k + ": " + err);
+    };
+    for (const auto& [k, v] : properties) set(k, v);
+    set("enable.idempotence", "true");
+    if (mode == delivery_mode::transactional) set("transactional.id", transactional_id);
+    producer_.reset(RdKafka::Producer::create(conf.get(), err));
+    if (!producer_) throw kafka_error("cannot create the producer: " + err);
+}
+
+batch_publisher::~batch_publisher() = default;
+
+void batch_publisher::init(std::chrono::milliseconds timeout) {
+    if (mode_ != delivery_mode::transactional) return;
+    if (std::unique_ptr<RdKafka::Error> e{producer_->init_transactions(ms(timeout))})
+        fail(*producer_, std::move(e), "init_transactions");
+}
+
+void batch_publisher::produce_all(std::span<const kafka_message> messages) {
+    for (const auto& m : messages) {
+        RdKafka::Headers* headers = RdKafka::Headers::create();
+        for (const auto& [k, v] : m.headers) headers->add(k, v.data(), v.size());
+        for (;;) {
+            RdKafka::ErrorCode e = producer_->produce(
+                m.topic, m.partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(m.value.data()),
+                m.value.size(), m.key.data(), m.key.size(), 0, headers, nullptr);
+            if (e == RdKafka::ERR_NO_ERROR) break; // the producer owns the headers now
+            if (e == RdKafka::ERR__QUEUE_FULL) {
+                producer_->poll(100);
+                continue;
+            }
+            delete headers;
+            throw kafka_error("produce to " + m.topic + ": " + RdKafka::err2str(e));
+        }
+    }
+}
+
+void batch_publisher::publish(std::span<const kafka_message> messages, const std::string& input_topic,
+                              std::int32_t input_partition, std::int64_t next_offset, std::string_view batch_id,
+                              std::chrono::milliseconds timeout) {
+    offset_list offsets(input_topic, input_partition, next_offset, batch_id);
+    if (mode_ == delivery_mode::at_least_once) {
+        produce_all(messages);
+        if (RdKafka::ErrorCode e = producer_->flush(ms(timeout)); e != RdKafka::ERR_NO_ERROR)
+            throw kafka_error(std::string("flush: ") + RdKafka::err2str(e));
+        if (rd_kafka_resp_err_t e = rd_kafka_commit(consumer_.c_ptr(), offsets.list, 0);
+            e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            throw kafka_error(std::string("offset commit: ") + rd_kafka_err2str(e));
+        return;
+    }
+    if (std::unique_ptr<RdKafka::Error> e{producer_->begin_transaction()}) fail(*producer_, std::move(e), "begin");
+    produce_all(messages);
+    rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer_.c_ptr());
+    rd_kafka_error_t* se = rd_kafka_send_offsets_to_transaction(producer_->c_ptr(), offsets.list, group, ms(timeout));
+    rd_kafka_consumer_group_metadata_destroy(group);
+    if (se) {
+        const bool fatal = rd_kafka_error_is_fatal(se) || rd_kafka_error_code(se) == RD_KAFKA_RESP_ERR__FENCED;
+        const bool abortable = rd_kafka_error_txn_requires_abort(se);
+        const std::string what = std::string("send_offsets_to_transaction: ") + rd_kafka_error_string(se);
+        rd_kafka_error_destroy(se);
+        if (fatal) throw fenced_error(what);
+        if (abortable) {
+            std::unique_ptr<RdKafka::Error> a(producer_->abort_transaction(ms(timeout)));
+            if (a && a->is_fatal()) throw fenced_error(what + "; abort: " + a->str());
+        }
+        throw kafka_error(what);
+    }
+    if (std::unique_ptr<RdKafka::Error> e{producer_->commit_transaction(ms(timeout))})
+        fail(*producer_, std::move(e), "commit_transaction");
+}
+
+} // namespace posd::stream
