@@ -347,6 +347,7 @@ int main(int argc, char** argv) {
         "\"rejected\":%llu,\"end_of_days\":%llu,\"price_updates\":%zu,"
         "\"breakdown_ns_per_record\":{\"decode\":%.1f,\"engine_apply\":%.1f,\"state_apply\":%.1f,"
         "\"encode\":%.1f,\"end_of_day\":%.1f,\"revalue\":%.1f},\"mean_record_bytes\":%.0f,"
+        "\"encoded_bytes_per_record\":%.0f,\"codec_ns_per_record\":%.1f,\"codec_bound_records_per_s\":%.0f,"
         "\"simdjson\":\"%s\"}\n",
         static_cast<unsigned long long>(s.records), static_cast<unsigned long long>(o.accounts),
         static_cast<unsigned long long>(o.hot_accounts), static_cast<unsigned long long>(o.hot_share_per_mille),
@@ -359,6 +360,8 @@ int main(int argc, char** argv) {
         s.prices.size(), per(med.decode_s), per(med.engine_s), per(med.state_s), per(med.encode_s),
         per(med.end_of_day_s), per(med.revalue_s),
         static_cast<double>(s.arena.size()) / static_cast<double>(s.items.size()),
+        static_cast<double>(med.encoded_bytes) / n, per(med.decode_s + med.encode_s),
+        n / (med.decode_s + med.encode_s),
         std::string(simdjson::get_active_implementation()->name()).c_str());
     std::fprintf(stderr, "engine_bench: checksum %llu\n", static_cast<unsigned long long>(checksum));
     return 0;

@@ -1,6 +1,8 @@
 #include "base/date.h"
 
-#include <fmt/format.h>
+#include "digits.h"
+
+#include <array>
 
 namespace posd {
 namespace {
@@ -30,11 +32,57 @@ constexpr ymd civil_from_days(std::int32_t z) {
     return {y + (m <= 2), m, d};
 }
 
-constexpr bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+// Neri and Schneider's civil_from_days ("Euclidean affine functions and
+// their application to calendar algorithms", 2022): the same calendar with
+// 32-bit multiplications and shifts only, no signed division. It gives
+// exactly civil_from_days's result for days in [fast_civil_days_min,
+// fast_civil_days_max] (checked day by day over that whole range when it
+// was written); outside it, 4 * n + 3 below would overflow. Dates are
+// formatted for every output event.
+constexpr std::int32_t fast_civil_days_min = -12'699'422;
+constexpr std::int32_t fast_civil_days_max = (1 << 30) - 12'699'423;
 
-int days_in_month(int y, int m) {
-    static constexpr int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : dm[m - 1];
+constexpr ymd fast_civil_from_days(std::int32_t days) {
+    // Shifts the epoch back by 82 periods of 400 years so that every day in
+    // range is a non-negative count.
+    constexpr std::uint32_t shift_years = 400 * 82;
+    constexpr std::uint32_t shift_days = 719'468 + 146'097 * 82;
+    const std::uint32_t n = static_cast<std::uint32_t>(days) + shift_days;
+    // Century and day of the century.
+    const std::uint32_t n1 = 4 * n + 3;
+    const std::uint32_t century = n1 / 146'097;
+    const std::uint32_t day_of_century = n1 % 146'097 / 4;
+    // Year of the century and day of the year (from March 1).
+    const std::uint32_t n2 = 4 * day_of_century + 3;
+    const std::uint64_t p2 = std::uint64_t{2'939'745} * n2;
+    const auto year_of_century = static_cast<std::uint32_t>(p2 >> 32);
+    const std::uint32_t day_of_year = static_cast<std::uint32_t>(p2) / 2'939'745 / 4;
+    // Month (March = 3 .. February = 14) and day.
+    const std::uint32_t n3 = 2'141 * day_of_year + 197'913;
+    const std::uint32_t month = n3 >> 16;
+    const std::uint32_t day = (n3 & 0xffff) / 2'141;
+    const bool january_or_february = day_of_year >= 306;
+    const std::uint32_t year = 100 * century + year_of_century - shift_years + (january_or_february ? 1 : 0);
+    return {static_cast<int>(year), january_or_february ? month - 12 : month, day + 1};
+}
+
+// Days from 1970-01-01 to January 1 of each year 1900..3000 (the last
+// one gives 2999's length). Every input record carries dates: a lookup
+// costs less than the calendar arithmetic, and tells leap years too.
+constexpr auto year_starts = [] {
+    std::array<std::int32_t, 3000 - 1900 + 1> starts{};
+    for (int y = 1900; y <= 3000; ++y) starts[static_cast<std::size_t>(y - 1900)] = days_from_civil(y, 1, 1);
+    return starts;
+}();
+
+// The value of a digit character; any other byte gives a value above 9.
+constexpr unsigned digit_value(char c) { return static_cast<unsigned>(static_cast<unsigned char>(c)) - unsigned{'0'}; }
+
+// Two digits at p as a number, or a value above 99.
+constexpr unsigned two_digits(const char* p) {
+    const unsigned a = digit_value(p[0]);
+    const unsigned b = digit_value(p[1]);
+    return a > 9 || b > 9 ? 100 : a * 10 + b;
 }
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
@@ -48,19 +96,53 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
     return true;
 }
 
+// from_ymd's check and day count, inline here so that parsing gets them
+// without a call. These helpers return a flag and the day count rather than
+// a std::optional<date>: GCC assembled the optional's bytes on the stack
+// and read them back whole, a stalled store-to-load forward on every date.
+[[gnu::always_inline]] inline bool checked_ymd(int year, int month, int day, std::int32_t& days) {
+    static constexpr std::int16_t days_before_month[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    static constexpr std::int8_t days_of_month[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1900 || year > 2999 || month < 1 || month > 12) return false;
+    const auto y = static_cast<std::size_t>(year - 1900);
+    const auto m = static_cast<std::size_t>(month - 1);
+    const int leap = year_starts[y + 1] - year_starts[y] - 365; // 1 in a leap year
+    if (day < 1 || day > days_of_month[m] + (month == 2 ? leap : 0)) return false;
+    days = year_starts[y] + days_before_month[m] + (month > 2 ? leap : 0) + day - 1;
+    return true;
+}
+
+// "YYYY-MM-DD" at p (10 readable chars). Every input record carries up to
+// three dates and a time, so the digits are checked and read without a
+// loop.
+[[gnu::always_inline]] inline bool parse_ymd(const char* p, std::int32_t& days) {
+    const unsigned y0 = digit_value(p[0]), y1 = digit_value(p[1]), y2 = digit_value(p[2]), y3 = digit_value(p[3]);
+    const unsigned m0 = digit_value(p[5]), m1 = digit_value(p[6]), d0 = digit_value(p[8]), d1 = digit_value(p[9]);
+    if (p[4] != '-' || p[7] != '-' || y0 > 9 || y1 > 9 || y2 > 9 || y3 > 9 || m0 > 9 || m1 > 9 || d0 > 9 || d1 > 9)
+        return false;
+    return checked_ymd(static_cast<int>(y0 * 1000 + y1 * 100 + y2 * 10 + y3), static_cast<int>(m0 * 10 + m1),
+                       static_cast<int>(d0 * 10 + d1), days);
+}
+
 } // namespace
 
 std::optional<date> date::from_ymd(int year, int month, int day) {
-    if (year < 1900 || year > 2999 || month < 1 || month > 12) return std::nullopt;
-    if (day < 1 || day > days_in_month(year, month)) return std::nullopt;
-    return from_days(days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)));
+    std::int32_t days = 0;
+    if (!checked_ymd(year, month, day, days)) return std::nullopt;
+    return from_days(days);
+}
+
+bool date::parse(std::string_view s, date& out) {
+    std::int32_t days = 0;
+    if (s.size() != 10 || !parse_ymd(s.data(), days)) return false;
+    out = from_days(days);
+    return true;
 }
 
 std::optional<date> date::parse(std::string_view s) {
-    int y, m, d;
-    if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
-    if (!digits(s, 0, 4, y) || !digits(s, 5, 2, m) || !digits(s, 8, 2, d)) return std::nullopt;
-    return from_ymd(y, m, d);
+    date d;
+    if (!parse(s, d)) return std::nullopt;
+    return d;
 }
 
 int date::year() const { return civil_from_days(days_).y; }
@@ -85,36 +167,55 @@ std::string date::to_string() const {
     return s;
 }
 
-// Writes `v` as exactly `width` decimal digits (v must fit).
-static void put_digits(char* p, unsigned v, int width) {
-    for (int i = width - 1; i >= 0; --i) {
-        p[i] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    }
+char* date::write_to(char* out) const {
+    // Formatting is on the hot path of every event; fmt's format-string
+    // parsing cost more than the rest of a date. The year is written as its
+    // last four digits, whatever it is.
+    const auto c = days_ >= fast_civil_days_min && days_ <= fast_civil_days_max ? fast_civil_from_days(days_)
+                                                                                : civil_from_days(days_);
+    const std::uint32_t year = static_cast<std::uint32_t>(c.y) % 10'000;
+    detail::write_2_digits(out, year / 100);
+    detail::write_2_digits(out + 2, year % 100);
+    out[4] = '-';
+    detail::write_2_digits(out + 5, c.m);
+    out[7] = '-';
+    detail::write_2_digits(out + 8, c.d);
+    return out + text_bytes;
 }
 
 void date::append_to(std::string& out) const {
-    // Formatting is on the hot path of every event; fmt's format-string
-    // parsing cost more than the rest of a date.
-    auto c = civil_from_days(days_);
-    char buf[10] = {0, 0, 0, 0, '-', 0, 0, '-', 0, 0};
-    put_digits(buf, static_cast<unsigned>(c.y), 4);
-    put_digits(buf + 5, c.m, 2);
-    put_digits(buf + 8, c.d, 2);
-    out.append(buf, sizeof buf);
+    char buf[text_bytes];
+    out.append(buf, write_to(buf));
 }
 
-std::optional<timestamp> timestamp::parse(std::string_view s) {
-    auto d = date::parse(s.substr(0, 10));
-    if (!d) return std::nullopt;
-    std::int64_t ms = std::int64_t{d->days()} * 86'400'000;
-    if (s.size() == 10) return timestamp{ms};
+bool timestamp::parse(std::string_view s, timestamp& out) {
+    // The shape producers write, "YYYY-MM-DDTHH:MM:SS.mmmZ", straight
+    // through (it is on every input record); any other by the general
+    // parser below, which gives the same result for this shape.
+    if (s.size() == 24 && s[19] == '.' && (s[23] == 'Z' || s[23] == 'z') &&
+        (s[10] == 'T' || s[10] == 't' || s[10] == ' ') && s[13] == ':' && s[16] == ':') {
+        const char* p = s.data();
+        std::int32_t days = 0;
+        const unsigned hh = two_digits(p + 11), mm = two_digits(p + 14), ss = two_digits(p + 17);
+        const unsigned f0 = digit_value(p[20]), f1 = digit_value(p[21]), f2 = digit_value(p[22]);
+        if (!parse_ymd(p, days) || hh > 23 || mm > 59 || ss > 60 || f0 > 9 || f1 > 9 || f2 > 9) return false;
+        out.ms = std::int64_t{days} * 86'400'000 +
+                 std::int64_t{(hh * 3600 + mm * 60 + ss) * 1000 + f0 * 100 + f1 * 10 + f2};
+        return true;
+    }
+    date d;
+    if (!date::parse(s.substr(0, 10), d)) return false;
+    std::int64_t ms = std::int64_t{d.days()} * 86'400'000;
+    if (s.size() == 10) {
+        out.ms = ms;
+        return true;
+    }
     int hh, mm, ss;
     if (s.size() < 20 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
         s[16] != ':')
-        return std::nullopt;
-    if (!digits(s, 11, 2, hh) || !digits(s, 14, 2, mm) || !digits(s, 17, 2, ss)) return std::nullopt;
-    if (hh > 23 || mm > 59 || ss > 60) return std::nullopt;
+        return false;
+    if (!digits(s, 11, 2, hh) || !digits(s, 14, 2, mm) || !digits(s, 17, 2, ss)) return false;
+    if (hh > 23 || mm > 59 || ss > 60) return false;
     ms += (std::int64_t{hh} * 3600 + mm * 60 + ss) * 1000;
     std::size_t i = 19;
     if (s[i] == '.') {
@@ -125,26 +226,33 @@ std::optional<timestamp> timestamp::parse(std::string_view s) {
             ++n;
             ++i;
         }
-        if (n == 0) return std::nullopt;
+        if (n == 0) return false;
         for (; n < 3; ++n) frac_ms *= 10;
         ms += frac_ms;
     }
-    if (i >= s.size()) return std::nullopt;
+    if (i >= s.size()) return false;
     if (s[i] == 'Z' || s[i] == 'z') {
         ++i;
     } else if (s[i] == '+' || s[i] == '-') {
         int oh, om;
         if (i + 6 != s.size() || s[i + 3] != ':' || !digits(s, i + 1, 2, oh) ||
             !digits(s, i + 4, 2, om) || oh > 23 || om > 59)
-            return std::nullopt;
+            return false;
         std::int64_t off = (std::int64_t{oh} * 60 + om) * 60'000;
         ms += s[i] == '+' ? -off : off;
         i += 6;
     } else {
-        return std::nullopt;
+        return false;
     }
-    if (i != s.size()) return std::nullopt;
-    return timestamp{ms};
+    if (i != s.size()) return false;
+    out.ms = ms;
+    return true;
+}
+
+std::optional<timestamp> timestamp::parse(std::string_view s) {
+    timestamp t;
+    if (!parse(s, t)) return std::nullopt;
+    return t;
 }
 
 date timestamp::utc_date() const {
@@ -158,16 +266,44 @@ std::string timestamp::to_string() const {
     return s;
 }
 
+char* timestamp::write_to(char* out) const {
+    const date d = utc_date();
+    const std::int64_t rem = ms - std::int64_t{d.days()} * 86'400'000;
+    char* p = d.write_to(out);
+    p[0] = 'T';
+    p[3] = ':';
+    p[6] = ':';
+    p[9] = '.';
+    p[13] = 'Z';
+    std::uint32_t hours, minutes, seconds, millis;
+    if (rem >= 0 && rem < 86'400'000) {
+        // Always, unless ms is so far out that its day overflows an int32:
+        // 32-bit unsigned division by constants is a multiply and a shift.
+        const auto in_day = static_cast<std::uint32_t>(rem);
+        const std::uint32_t whole_seconds = in_day / 1000;
+        millis = in_day - whole_seconds * 1000;
+        hours = whole_seconds / 3600;
+        const std::uint32_t in_hour = whole_seconds - hours * 3600;
+        minutes = in_hour / 60;
+        seconds = in_hour - minutes * 60;
+    } else {
+        // Each part as its last two (three) digits, as ever.
+        hours = static_cast<std::uint32_t>(rem / 3'600'000) % 100;
+        minutes = static_cast<std::uint32_t>(rem / 60'000 % 60) % 100;
+        seconds = static_cast<std::uint32_t>(rem / 1000 % 60) % 100;
+        millis = static_cast<std::uint32_t>(rem % 1000) % 1000;
+    }
+    detail::write_2_digits(p + 1, hours);
+    detail::write_2_digits(p + 4, minutes);
+    detail::write_2_digits(p + 7, seconds);
+    p[10] = static_cast<char>('0' + millis / 100);
+    detail::write_2_digits(p + 11, millis % 100);
+    return out + text_bytes;
+}
+
 void timestamp::append_to(std::string& out) const {
-    date d = utc_date();
-    std::int64_t rem = ms - std::int64_t{d.days()} * 86'400'000;
-    d.append_to(out);
-    char buf[14] = {'T', 0, 0, ':', 0, 0, ':', 0, 0, '.', 0, 0, 0, 'Z'};
-    put_digits(buf + 1, static_cast<unsigned>(rem / 3'600'000), 2);
-    put_digits(buf + 4, static_cast<unsigned>(rem / 60'000 % 60), 2);
-    put_digits(buf + 7, static_cast<unsigned>(rem / 1000 % 60), 2);
-    put_digits(buf + 10, static_cast<unsigned>(rem % 1000), 3);
-    out.append(buf, sizeof buf);
+    char buf[text_bytes];
+    out.append(buf, write_to(buf));
 }
 
 } // namespace posd

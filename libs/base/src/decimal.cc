@@ -3,7 +3,11 @@
 #include "base/limits.h"
 #include "base/vassert.h"
 
+#include "digits.h"
+
 #include <array>
+#include <bit>
+#include <cstring>
 
 namespace posd {
 namespace {
@@ -28,55 +32,79 @@ raw_t div_round(raw_t num, raw_t den) {
     return q;
 }
 
-// Most values fit 64 bits: format those with 64-bit division, which is
-// several times cheaper than 128-bit division per digit.
-std::string_view format_digits64(std::int64_t v, std::array<char, 48>& buf) {
-    bool neg = v < 0;
-    std::uint64_t n = neg ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
-    constexpr std::uint64_t unit64 = 1'000'000'000;
-    std::uint64_t frac_part = n % unit64;
-    std::uint64_t int_part = n / unit64;
-    std::size_t pos = buf.size();
-    if (frac_part != 0) {
-        int places = decimal::scale;
-        while (frac_part % 10 == 0) { frac_part /= 10; --places; }
-        for (int i = 0; i < places; ++i) {
-            buf[--pos] = static_cast<char>('0' + frac_part % 10);
-            frac_part /= 10;
-        }
-        buf[--pos] = '.';
+constexpr std::uint64_t unit64 = 1'000'000'000;
+
+static_assert(std::endian::native == std::endian::little, "digits are assembled in a word, first digit lowest");
+
+// Writes the whole part without leading zeros. Whole parts below 10^8
+// (nearly all) are formatted in a register and stored as one word, which
+// may write up to 8 chars however short the number: the caller has
+// text_bytes_max chars of room.
+char* write_whole(char* p, std::uint64_t whole) {
+    if (whole >= 100'000'000) return detail::write_unsigned(p, whole);
+    if (whole == 0) {
+        *p = '0';
+        return p + 1;
     }
-    do {
-        buf[--pos] = static_cast<char>('0' + int_part % 10);
-        int_part /= 10;
-    } while (int_part != 0);
-    if (neg) buf[--pos] = '-';
-    return {buf.data() + pos, buf.size() - pos};
+    const std::uint64_t digits = detail::eight_digits(static_cast<std::uint32_t>(whole));
+    // Leading zero digits are the low zero bytes; shift them out.
+    const int leading_zeros = __builtin_ctzll(digits) / 8;
+    const std::uint64_t text = (digits + detail::ascii_zeros) >> (8 * leading_zeros);
+    std::memcpy(p, &text, 8);
+    return p + 8 - leading_zeros;
 }
 
-std::string_view format_digits(raw_t v, std::array<char, 48>& buf) {
-    if (v >= INT64_MIN && v <= INT64_MAX) return format_digits64(static_cast<std::int64_t>(v), buf);
-    bool neg = v < 0;
-    // Work with the negative magnitude so that the minimum value is safe.
-    raw_t n = neg ? v : -v;
-    std::size_t pos = buf.size();
-    raw_t frac_part = -(n % decimal::unit);
-    raw_t int_part = -(n / decimal::unit);
-    if (frac_part != 0) {
-        int places = decimal::scale;
-        while (frac_part % 10 == 0) { frac_part /= 10; --places; }
-        for (int i = 0; i < places; ++i) {
-            buf[--pos] = static_cast<char>('0' + static_cast<int>(frac_part % 10));
-            frac_part /= 10;
-        }
-        buf[--pos] = '.';
+// Writes a point and the nine digits of a non-zero fraction (0 < fraction
+// < 10^9) without their trailing zeros.
+char* write_fraction(char* p, std::uint32_t fraction) {
+    p[0] = '.';
+    if (fraction % 10'000'000 == 0) {
+        // At most two fraction digits, as money amounts and most prices
+        // have: one table lookup.
+        const std::uint32_t cents = fraction / 10'000'000;
+        detail::write_2_digits(p + 1, cents);
+        return p + (cents % 10 == 0 ? 2 : 3);
     }
-    do {
-        buf[--pos] = static_cast<char>('0' + static_cast<int>(int_part % 10));
-        int_part /= 10;
-    } while (int_part != 0);
-    if (neg) buf[--pos] = '-';
-    return {buf.data() + pos, buf.size() - pos};
+    p[1] = static_cast<char>('0' + fraction / 100'000'000);
+    const std::uint64_t last8 = detail::eight_digits(fraction % 100'000'000);
+    const std::uint64_t text = last8 + detail::ascii_zeros;
+    std::memcpy(p + 2, &text, 8);
+    // Trailing zero digits are the high zero bytes. Not all nine digits are
+    // zero, and the first one is kept anyway.
+    const int trailing_zeros = last8 == 0 ? 8 : __builtin_clzll(last8) / 8;
+    return p + 10 - trailing_zeros;
+}
+
+// Writes v (< 10^19) as exactly 19 digits.
+char* write_19_digits(char* p, std::uint64_t v) {
+    for (int i = 18; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    }
+    return p + 19;
+}
+
+// decimal::write_to for values beyond 64 bits (derived sums only), kept out
+// of line so that the common path needs no stack frame.
+[[gnu::noinline]] char* write_wide(raw_t raw, char* p) {
+    // The magnitude as unsigned, so that the minimum value is safe.
+    uint128_t magnitude = static_cast<uint128_t>(raw);
+    if (raw < 0) {
+        *p++ = '-';
+        magnitude = 0 - magnitude;
+    }
+    const uint128_t whole = magnitude / unit64;
+    const auto fraction = static_cast<std::uint32_t>(magnitude % unit64);
+    if (whole >> 64 == 0) {
+        p = write_whole(p, static_cast<std::uint64_t>(whole));
+    } else {
+        // whole < 2^127 / 10^9 < 10^30: its leading digits (whole / 10^19
+        // < 10^11), then 19 more.
+        constexpr std::uint64_t e19 = 10'000'000'000'000'000'000ULL;
+        p = detail::write_unsigned(p, static_cast<std::uint64_t>(whole / e19));
+        p = write_19_digits(p, static_cast<std::uint64_t>(whole % e19));
+    }
+    return fraction == 0 ? p : write_fraction(p, fraction);
 }
 
 } // namespace
@@ -87,34 +115,45 @@ decimal decimal::from_scaled(std::int64_t mantissa, int fraction_digits) {
 }
 
 namespace {
+// The value of a digit character; any other byte gives a value above 9.
+constexpr unsigned digit_value(char c) { return static_cast<unsigned>(static_cast<unsigned char>(c)) - unsigned{'0'}; }
+
 // The literals records usually carry: [-]digits[.digits] with at most 18
 // digits in all and 9 after the point fit an int64 mantissa exactly. Returns
-// false for anything else, which the general parser then handles.
+// false for anything else, which the general parser then handles. Every
+// input record carries two to four decimals, so the length is checked once
+// up front instead of counting digits in the loops.
 bool parse_simple(std::string_view s, decimal& out) {
     static constexpr std::int64_t scale_up[] = {1'000'000'000, 100'000'000, 10'000'000, 1'000'000, 100'000,
                                                 10'000,        1'000,       100,        10,        1};
-    std::size_t i = 0;
-    const std::size_t n = s.size();
-    const bool negative = n > 0 && s[0] == '-';
-    if (negative) ++i;
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    const bool negative = p != end && *p == '-';
+    if (negative) ++p;
+    // 18 digits and a point at most (a point-less 19 digits is refused below).
+    if (p == end || end - p > 19) return false;
+    const char* const integer_start = p;
     std::int64_t mantissa = 0;
-    int digits = 0, fraction_digits = 0;
-    const std::size_t integer_start = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 18) {
-        mantissa = mantissa * 10 + (s[i++] - '0');
-        ++digits;
+    for (; p != end; ++p) {
+        const unsigned d = digit_value(*p);
+        if (d > 9) break;
+        mantissa = mantissa * 10 + d;
     }
-    if (i == integer_start) return false;
-    if (i < n && s[i] == '.') {
-        const std::size_t fraction_start = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 18 && fraction_digits < decimal::scale) {
-            mantissa = mantissa * 10 + (s[i++] - '0');
-            ++digits;
-            ++fraction_digits;
+    if (p == integer_start) return false;
+    std::ptrdiff_t fraction_digits = 0;
+    if (p != end) {
+        if (*p != '.') return false;
+        const char* const fraction_start = ++p;
+        for (; p != end; ++p) {
+            const unsigned d = digit_value(*p);
+            if (d > 9) return false;
+            mantissa = mantissa * 10 + d;
         }
-        if (i == fraction_start) return false;
+        fraction_digits = end - fraction_start;
+        if (fraction_digits == 0 || fraction_digits > decimal::scale) return false;
+    } else if (end - integer_start > 18) {
+        return false;
     }
-    if (i != n) return false;
     const raw_t raw = raw_t{mantissa} * scale_up[fraction_digits];
     out = decimal::from_raw(negative ? -raw : raw);
     return true;
@@ -307,14 +346,35 @@ decimal operator-(decimal a, decimal b) {
 
 decimal operator-(decimal a) { return decimal{} - a; }
 
+char* decimal::write_to(char* out) const {
+    // Zero is the most common value in output events (untouched balances
+    // and quantities).
+    if (raw_ == 0) {
+        *out = '0';
+        return out + 1;
+    }
+    if (raw_ < INT64_MIN || raw_ > INT64_MAX) [[unlikely]]
+        return write_wide(raw_, out);
+    // Nearly every value: one 64-bit division pair (a multiplication by the
+    // constant's inverse) instead of a 128-bit division per digit.
+    const auto v = static_cast<std::int64_t>(raw_);
+    char* p = out;
+    if (v < 0) *p++ = '-';
+    // Through unsigned, so that INT64_MIN is safe.
+    const std::uint64_t magnitude = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+    p = write_whole(p, magnitude / unit64);
+    const auto fraction = static_cast<std::uint32_t>(magnitude % unit64);
+    return fraction == 0 ? p : write_fraction(p, fraction);
+}
+
 std::string decimal::to_string() const {
-    std::array<char, 48> buf;
-    return std::string(format_digits(raw_, buf));
+    std::array<char, text_bytes_max> buf;
+    return std::string(buf.data(), write_to(buf.data()));
 }
 
 void decimal::append_to(std::string& out) const {
-    std::array<char, 48> buf;
-    out.append(format_digits(raw_, buf));
+    std::array<char, text_bytes_max> buf;
+    out.append(buf.data(), write_to(buf.data()));
 }
 
 std::int64_t decimal::to_units() const {

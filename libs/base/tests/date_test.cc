@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
+
 using posd::date;
 using posd::timestamp;
 
@@ -40,4 +42,71 @@ TEST_CASE("timestamps parse RFC 3339 with offsets and fractions") {
     CHECK_FALSE(timestamp::parse("2026-11-20T10:00:00").has_value());
     CHECK_FALSE(timestamp::parse("2026-11-20T10:00:00Zjunk").has_value());
     CHECK(timestamp{-1}.utc_date().to_string() == "1969-12-31");
+}
+
+TEST_CASE("date parsing agrees with the calendar on every day and every shape") {
+    // Every day of 1900-2999, and the days either side, which do not parse.
+    const date first = *date::from_ymd(1900, 1, 1);
+    const date last = *date::from_ymd(2999, 12, 31);
+    CHECK(first.plus_days(-1).to_string() == "1899-12-31");
+    CHECK_FALSE(date::parse(first.plus_days(-1).to_string()).has_value());
+    CHECK_FALSE(date::parse("3000-01-01").has_value());
+    for (date d = first; d <= last; d = d.plus_days(1)) {
+        date parsed = date::from_days(-1);
+        REQUIRE(date::parse(d.to_string(), parsed));
+        REQUIRE(parsed == d);
+    }
+    // Leap years: every fourth, but not centuries unless divisible by 400.
+    for (const char* text : {"1904-02-29", "2000-02-29", "2024-02-29", "2400-02-29", "2996-02-29"})
+        CHECK(date::parse(text).has_value());
+    for (const char* text : {"1900-02-29", "2023-02-29", "2100-02-29", "2999-02-29", "2024-02-30", "2024-04-31",
+                             "2024-01-32", "2024-01-00", "2024-00-10", "2024-13-10"})
+        CHECK_FALSE(date::parse(text).has_value());
+    // Each position holds only what it may: a digit, or the dash.
+    const std::string good = "2024-03-04";
+    for (std::size_t i = 0; i < good.size(); ++i) {
+        for (int c = 0; c < 256; ++c) {
+            std::string text = good;
+            text[i] = static_cast<char>(c);
+            const bool digit = c >= '0' && c <= '9';
+            const bool expected = i == 4 || i == 7 ? c == '-'
+                                                   : digit && date::from_ymd(std::stoi(text.substr(0, 4)),
+                                                                             std::stoi(text.substr(5, 2)),
+                                                                             std::stoi(text.substr(8, 2)))
+                                                                  .has_value();
+            INFO(i << " " << c);
+            CHECK(date::parse(text).has_value() == expected);
+        }
+    }
+    // A failed parse leaves the output as it was.
+    date out = date::from_days(42);
+    CHECK_FALSE(date::parse("2024-02-30", out));
+    CHECK_FALSE(date::parse("2024-03-04 ", out));
+    CHECK(out.days() == 42);
+}
+
+TEST_CASE("timestamps in the producers' shape parse as in any other") {
+    // "YYYY-MM-DDTHH:MM:SS.mmmZ" has a fast path; "+00:00" for "Z" takes the
+    // general one.
+    for (std::int64_t ms = -2'208'988'800'000; ms < 32'503'680'000'000; ms += 1'234'567'891'237) {
+        const std::string text = timestamp{ms}.to_string();
+        REQUIRE(text.size() == 24);
+        INFO(text);
+        timestamp parsed{-1};
+        REQUIRE(timestamp::parse(text, parsed));
+        CHECK(parsed.ms == ms);
+        CHECK(timestamp::parse(text.substr(0, 23) + "+00:00")->ms == ms);
+        CHECK(timestamp::parse(text.substr(0, 10) + "t" + text.substr(11, 12) + "z")->ms == ms);
+        CHECK(timestamp::parse(text.substr(0, 10) + " " + text.substr(11))->ms == ms);
+    }
+    CHECK(timestamp::parse("2024-03-04T23:59:60.999Z")->ms == timestamp::parse("2024-03-05T00:00:00.999Z")->ms);
+    for (const char* text : {"2024-03-04T24:00:00.000Z", "2024-03-04T23:60:00.000Z", "2024-03-04T23:59:61.000Z",
+                             "2024-03-04T13:30:00.00aZ", "2024-03-04T13:30:00,000Z", "2024-03-04T13:30:00.000Y",
+                             "2024-03-04X13:30:00.000Z", "2024-03-04T13-30:00.000Z", "2024-02-30T13:30:00.000Z",
+                             "2024-03-04T1:30:00.0000Z", "1899-12-31T23:59:59.999Z"})
+        CHECK_FALSE(timestamp::parse(text).has_value());
+    timestamp out{42};
+    CHECK_FALSE(timestamp::parse("2024-03-04T24:00:00.000Z", out));
+    CHECK_FALSE(timestamp::parse("2024-03-04T12:00:00", out));
+    CHECK(out.ms == 42);
 }

@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <random>
+#include <string>
+
 using posd::decimal;
 
 static decimal d(const char* s) {
@@ -113,4 +116,39 @@ TEST_CASE("the fast and general parse paths agree") {
     decimal out;
     CHECK(decimal::parse("0.1234567891", out) == decimal::parse_error::too_precise);
     CHECK(decimal::parse("1234567890123456789", out) == decimal::parse_error::out_of_range);
+}
+
+TEST_CASE("the fast path's limits: 18 digits, 9 after the point") {
+    decimal out;
+    using pe = decimal::parse_error;
+    // An exponent of zero sends the same literal down the general path.
+    auto same_both_ways = [](const std::string& text) {
+        decimal fast, general;
+        const auto a = decimal::parse(text, fast);
+        const auto b = decimal::parse(text + "e0", general);
+        INFO(text);
+        CHECK(a == b);
+        if (a == pe::none && b == pe::none) CHECK(fast == general);
+    };
+    for (const char* text : {"0", "-0", "7", "-7", "0.5", "123456789012345678", "-123456789012345678",
+                             "999999999.999999999", "-999999999.999999999", "12345678901234567.8",
+                             "1.234567891", "000000000000000001", "1234567890123456789", "12345678901234567.89",
+                             "0.0000000001", "1.1234567890", "00000000000000000000.5", "1.", "-", "-.5", "1..5",
+                             "--1", "1-", "+1", "1.5.5", "01", "00.10"})
+        same_both_ways(text);
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 20000; ++i) {
+        std::string text = rng() % 4 == 0 ? "-" : "";
+        const std::size_t integer = rng() % 21, fraction = rng() % 12;
+        for (std::size_t j = 0; j < integer; ++j) text += static_cast<char>('0' + rng() % 10);
+        if (rng() % 3 != 0) {
+            text += '.';
+            for (std::size_t j = 0; j < fraction; ++j) text += static_cast<char>('0' + rng() % 10);
+        }
+        same_both_ways(text);
+    }
+    CHECK(decimal::parse("999999999999999999", out) == pe::none);
+    CHECK(out == decimal::from_units(999'999'999'999'999'999));
+    CHECK(decimal::parse("-1.000000001", out) == pe::none);
+    CHECK(out.raw() == -1'000'000'001);
 }

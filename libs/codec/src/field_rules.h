@@ -157,8 +157,12 @@ inline maybe_reject decimal_field(const opt_text& v, std::string_view field, std
 
 // A strict YYYY-MM-DD date of 1900-2999 (date::parse), else BAD_FIELD.
 inline maybe_reject parse_date(std::string_view text, std::string_view field, std::optional<date>& out) {
-    out = date::parse(text);
-    if (!out) return make_reject(reason::bad_field, field, "not a date YYYY-MM-DD");
+    date d;
+    if (!date::parse(text, d)) {
+        out.reset();
+        return make_reject(reason::bad_field, field, "not a date YYYY-MM-DD");
+    }
+    out = d;
     return std::nullopt;
 }
 
@@ -227,11 +231,12 @@ inline maybe_reject parse_timestamp(std::string_view text, std::string_view fiel
         out = timestamp{ms};
         return std::nullopt;
     }
-    auto t = timestamp::parse(text);
-    if (!t) return make_reject(reason::bad_field, field, "not an RFC 3339 time or epoch milliseconds");
-    if (t->ms < time_ms_min || t->ms >= time_ms_end)
+    timestamp t;
+    if (!timestamp::parse(text, t))
+        return make_reject(reason::bad_field, field, "not an RFC 3339 time or epoch milliseconds");
+    if (t.ms < time_ms_min || t.ms >= time_ms_end)
         return make_reject(reason::bad_field, field, "time outside the years 1900-2999");
-    out = *t;
+    out = t;
     return std::nullopt;
 }
 

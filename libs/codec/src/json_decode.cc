@@ -7,6 +7,10 @@
 
 #include <simdjson.h>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -48,44 +52,86 @@ struct field_spec {
     opt_text Raw::*member = nullptr;
 };
 
-// Finds a field by name with one length bucket lookup and a few compares,
-// built at compile time. Indexes are < 64 so that a 64-bit mask can remember
-// which fields a record carried.
+// Finds a field by name with one hash probe and one compare, built at
+// compile time: the slot is a multiplicative hash of the name's length and
+// its first 8 bytes, with a multiplier chosen (at compile time) so that the
+// table's names never share a slot. Every field of every record is looked
+// up, so this replaced a length bucket walked name by name. Indexes are
+// < 64 so that a 64-bit mask can remember which fields a record carried.
 template <typename Raw, std::size_t N>
 class field_table {
 public:
     static_assert(N <= 64, "duplicate detection uses a 64-bit mask");
     static constexpr std::size_t name_bytes_max = 31;
+    static constexpr int slot_bits = 8;
+    static_assert(N < (std::size_t{1} << slot_bits) / 2);
 
     consteval explicit field_table(const field_spec<Raw> (&specs)[N]) {
-        std::array<std::uint8_t, name_bytes_max + 2> first{};
-        for (const auto& s : specs) {
+        for (std::size_t i = 0; i < N; ++i) {
+            const auto& s = specs[i];
             if (s.name.empty() || s.name.size() > name_bytes_max) throw "bad field name";
-            ++first[s.name.size() + 1];
-        }
-        for (std::size_t i = 1; i < first.size(); ++i) first[i] = static_cast<std::uint8_t>(first[i] + first[i - 1]);
-        first_ = first;
-        for (const auto& s : specs) {
-            const std::size_t i = first[s.name.size()]++;
             specs_[i] = s;
             for (std::size_t j = 0; j < s.name.size(); ++j) padded_[i][j] = s.name[j];
         }
+        for (std::uint64_t k = 0; k < 2'000; ++k) {
+            multiplier_ = 0x9e3779b97f4a7c15ULL + 2 * k;
+            if (place()) return;
+        }
+        throw "no collision-free hash for these field names";
     }
 
     // The field's index, or -1 for a field this record type does not know.
     // `key` must have name_bytes_max + 1 readable bytes (the padded input
-    // buffer guarantees it; see key_text), so names compare 8 bytes at a
-    // time without a call to memcmp.
+    // buffer guarantees it; see read_key), so that names compare whole
+    // words without a call to memcmp.
     int find(const char* key, std::size_t n) const {
-        if (n > name_bytes_max) return -1;
-        for (std::size_t i = first_[n]; i < first_[n + 1]; ++i)
-            if (equal_prefix(padded_[i].data(), key, n)) return static_cast<int>(i);
-        return -1;
+        if (n == 0 || n > name_bytes_max) return -1;
+        std::uint64_t head = 0;
+        std::memcpy(&head, key, 8);
+        const slot_entry e = slots_[slot(head, n)];
+        if (e.name_bytes != n) return -1; // also when the slot is empty
+        return equal_prefix(padded_[e.index].data(), key, n) ? e.index : -1;
     }
     const field_spec<Raw>& operator[](int i) const { return specs_[static_cast<std::size_t>(i)]; }
 
 private:
+    // `head` is the 8 bytes at the name's start, little-endian; those past
+    // the name's end (when it is shorter) do not count.
+    constexpr std::size_t slot(std::uint64_t head, std::size_t n) const {
+        if (n < 8) head &= (std::uint64_t{1} << (n * 8)) - 1;
+        // Without folding the high half in first, no multiplier tried kept
+        // the activity names apart (many share their first bytes: "acct",
+        // "intracct", "updTd"/"updSd" in bookkeeping rules).
+        std::uint64_t x = head ^ n;
+        x ^= x >> 28;
+        return static_cast<std::size_t>((x * multiplier_) >> (64 - slot_bits));
+    }
+
+    consteval bool place() {
+        slots_ = {};
+        for (std::size_t i = 0; i < N; ++i) {
+            std::uint64_t head = 0;
+            for (std::size_t j = 0; j < 8; ++j)
+                head |= std::uint64_t{static_cast<unsigned char>(padded_[i][j])} << (8 * j);
+            const std::size_t n = specs_[i].name.size();
+            const std::size_t at = slot(head, n);
+            if (slots_[at].name_bytes != 0) return false;
+            slots_[at] = {static_cast<std::uint8_t>(i), static_cast<std::uint8_t>(n)};
+        }
+        return true;
+    }
+
+    // Whether the first n (<= name_bytes_max) bytes at a and b are equal;
+    // both have name_bytes_max + 1 readable bytes.
     static bool equal_prefix(const char* a, const char* b, std::size_t n) {
+#if defined(__AVX2__)
+        static_assert(name_bytes_max + 1 == 32, "one 32-byte compare");
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+        const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+        const auto equal = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, y)));
+        const std::uint32_t wanted = (std::uint32_t{1} << n) - 1;
+        return (equal & wanted) == wanted;
+#else
         for (std::size_t i = 0; i < n; i += 8) {
             std::uint64_t x = 0;
             std::uint64_t y = 0;
@@ -96,11 +142,19 @@ private:
             if (diff != 0) return false;
         }
         return true;
+#endif
     }
 
-    std::array<field_spec<Raw>, N> specs_{};              // sorted by name length
+    std::array<field_spec<Raw>, N> specs_{};                       // in declaration order
     std::array<std::array<char, name_bytes_max + 1>, N> padded_{}; // names, zero-padded
-    std::array<std::uint8_t, name_bytes_max + 2> first_{}; // first index of each length
+    // A slot holds a name's index and length (0: no name), so that one load
+    // after the hash tells whether the key can be that name.
+    struct slot_entry {
+        std::uint8_t index = 0;
+        std::uint8_t name_bytes = 0;
+    };
+    std::array<slot_entry, std::size_t{1} << slot_bits> slots_{};
+    std::uint64_t multiplier_ = 0;
 };
 
 template <typename Raw, std::size_t N>

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -526,4 +527,43 @@ TEST_CASE("decoder dispatches on the content type") {
     CHECK(back.cusip == rec.cusip);
     CHECK(back.quantity == rec.quantity);
     CHECK(std::holds_alternative<posd::model::reject>(dec.decode(record(), content_type::protobuf)));
+}
+
+// ---------------------------------------------------------------------------
+// JSON whitespace between tokens changes nothing; other control characters
+// are malformed.
+
+namespace {
+
+// What a decode gave, as text, so that two results compare whole.
+std::string outcome(const posd::model::decoded_record& d) {
+    std::string out;
+    if (const auto* rej = std::get_if<posd::model::reject>(&d)) {
+        out = "reject " + std::string(posd::model::reason_code(rej->reason)) + " '" + rej->field + "' " + rej->message;
+    } else if (const auto* c = std::get_if<posd::model::control_record>(&d)) {
+        posd::codec::encode_control_json(*c, out);
+    } else {
+        posd::codec::encode_activity_json(std::get<posd::model::activity_record>(d), out);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("whitespace between the tokens of a record") {
+    json_decoder d;
+    const std::string expected = outcome(d.decode_activity(record(R"(,"quantity":12,"bondRedeemSw":true)")));
+    for (const char* space : {" ", "\t", "\n", "\r\n", " \t \n "}) {
+        const std::string s = space;
+        const std::string json = "{" + s + R"("activityId")" + s + ":" + s + R"("A-1")" + s + "," + s +
+                                 R"("maxxKeyCode":"BUY","firm":"ABCD","ledger":"01","branch":"123","base":"45678",)" +
+                                 R"("quantity")" + s + ":" + s + "12" + s + "," + s + R"("bondRedeemSw":true)" + s +
+                                 "}" + s;
+        INFO(json);
+        CHECK(outcome(d.decode_activity(json)) == expected);
+    }
+    // Other control characters are not JSON whitespace.
+    check_reject(d.decode_activity(record(R"(,"quantity":12)") + "\v"), reason::malformed, "");
+    check_reject(d.decode_activity("{\f" + record().substr(1)), reason::malformed, "");
+    check_reject(d.decode_activity(record(",\"quantity\":12\v")), reason::malformed, "quantity");
 }

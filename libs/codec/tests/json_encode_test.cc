@@ -1,5 +1,9 @@
 // JSON encoders: exact output of each event, escaping, and round trips of
-// input records and reference data through json_decoder.
+// input records and reference data through json_decoder. The encoders take
+// word-at-a-time and table-driven shortcuts (strings, decimals, dates);
+// reference formatters below, written the plain way, check them over every
+// string length and position of a special byte, the decimal range and the
+// calendar.
 
 #include "codec/json_decode.h"
 #include "codec/json_encode.h"
@@ -10,6 +14,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -45,6 +53,55 @@ T accepted(const Variant& d) {
         FAIL("rejected " << model::reason_code(rej->reason) << " field '" << rej->field << "': " << rej->message);
     REQUIRE(std::holds_alternative<T>(d));
     return std::get<T>(d);
+}
+
+// RFC 8259 escaping, one byte at a time.
+std::string reference_escaped(std::string_view text) {
+    std::string out = "\"";
+    for (char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20) out += fmt::format("\\u{:04x}", c);
+            else out += ch;
+        }
+    }
+    return out + "\"";
+}
+
+// A decimal's shortest text, one digit at a time with 128-bit arithmetic.
+std::string reference_text(decimal value) {
+    const posd::int128_t raw = value.raw();
+    // The negative magnitude, so that the minimum is safe.
+    posd::int128_t n = raw < 0 ? raw : -raw;
+    std::string whole, fraction;
+    posd::int128_t fraction_part = -(n % decimal::unit);
+    posd::int128_t whole_part = -(n / decimal::unit);
+    for (int i = 0; i < decimal::scale; ++i) {
+        fraction.insert(fraction.begin(), static_cast<char>('0' + static_cast<int>(fraction_part % 10)));
+        fraction_part /= 10;
+    }
+    while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+    do {
+        whole.insert(whole.begin(), static_cast<char>('0' + static_cast<int>(whole_part % 10)));
+        whole_part /= 10;
+    } while (whole_part != 0);
+    return (raw < 0 ? "-" : "") + whole + (fraction.empty() ? "" : "." + fraction);
+}
+
+// "YYYY-MM-DDTHH:MM:SS.mmmZ" from the calendar fields of date (years 1900..2999).
+std::string reference_time(timestamp t) {
+    const date d = t.utc_date();
+    const std::int64_t in_day = t.ms - std::int64_t{d.days()} * 86'400'000;
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", d.year(), d.month(), d.day(),
+                       in_day / 3'600'000, in_day / 60'000 % 60, in_day / 1000 % 60, in_day % 1000);
 }
 
 model::position sample_position() {
@@ -91,6 +148,171 @@ TEST_CASE("strings are escaped per RFC 8259") {
     std::string out = "prefix:";
     codec::append_json_string("x", out);
     CHECK(out == R"(prefix:"x")");
+}
+
+TEST_CASE("strings: a byte that needs escaping at every position of every short length") {
+    // Lengths around the 1-3, 4-7 and 8-byte word paths, the special byte
+    // at each position, next to bytes that need no escape (space, '#',
+    // DEL, UTF-8 bytes).
+    const char specials[] = {'"',  '\\', '\0', '\x01', '\n',   '\x1f', ' ',   '!',
+                             '#',  '[',  ']',  '\x7f', '\x80', '\xc3', '\xff'};
+    for (std::size_t length = 0; length <= 40; ++length) {
+        const std::string plain(length, 'a');
+        CHECK(escaped(plain) == reference_escaped(plain));
+        for (std::size_t at = 0; at < length; ++at) {
+            for (char special : specials) {
+                std::string text = plain;
+                text[at] = special;
+                INFO("length " << length << " at " << at << " byte " << static_cast<int>(special));
+                CHECK(escaped(text) == reference_escaped(text));
+            }
+        }
+    }
+    // Random bytes, escapes mixed in anywhere.
+    std::mt19937_64 rng(20261121);
+    for (int i = 0; i < 20'000; ++i) {
+        std::string text(rng() % 48, '\0');
+        for (char& c : text) c = rng() % 4 == 0 ? static_cast<char>(rng() % 0x30) : static_cast<char>(rng());
+        CHECK(escaped(text) == reference_escaped(text));
+    }
+}
+
+TEST_CASE("decimals: the text of a plain formatter over the whole range") {
+    using posd::int128_t;
+    using posd::uint128_t;
+    const int128_t max = static_cast<int128_t>(~uint128_t{0} >> 1);
+    std::vector<int128_t> raws = {0, 1, -1, decimal::unit, -decimal::unit, max, -max, -max - 1,
+                                  INT64_MAX, INT64_MIN, int128_t{INT64_MAX} + 1, int128_t{INT64_MIN} - 1,
+                                  int128_t{UINT64_MAX}, -int128_t{UINT64_MAX}, int128_t{UINT64_MAX} + 1,
+                                  // the largest whole part that fits 64 bits, and the first beyond
+                                  int128_t{UINT64_MAX} * decimal::unit + 999'999'999,
+                                  (int128_t{UINT64_MAX} + 1) * decimal::unit};
+    int128_t power = 1;
+    for (int i = 0; i <= 38; ++i) {
+        for (int128_t v : {power, power - 1, power + 1, power * 5 / 10, power + power / 2}) {
+            raws.push_back(v);
+            raws.push_back(-v);
+        }
+        if (i < 38) power *= 10;
+    }
+    // Fractions of every length, money-like ones included: .5, .05, .25, .50.
+    for (std::int64_t fraction : {500'000'000LL, 50'000'000LL, 250'000'000LL, 10'000'000LL, 990'000'000LL, 1LL, 10LL,
+                                  100'000'001LL, 123'456'789LL, 120'000'000LL, 999'999'999LL})
+        for (std::int64_t whole :
+             {0LL, 1LL, 7LL, 99LL, 100LL, 27'045LL, 99'999'999LL, 100'000'000LL, 18'446'744'073LL}) {
+            raws.push_back(int128_t{whole} * decimal::unit + fraction);
+            raws.push_back(-(int128_t{whole} * decimal::unit + fraction));
+        }
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 200'000; ++i) {
+        // Magnitudes of every bit length, then rounded to 0..9 fraction digits.
+        uint128_t bits = (uint128_t{rng()} << 64 | rng()) >> (1 + rng() % 127);
+        int128_t v = static_cast<int128_t>(bits);
+        int128_t step = 1;
+        for (int digits = static_cast<int>(rng() % 12); digits > 0 && digits <= 9; --digits) step *= 10;
+        v = v / step * step;
+        raws.push_back(rng() % 2 == 0 ? v : -v);
+    }
+    for (int128_t raw : raws) {
+        const decimal value = decimal::from_raw(raw);
+        const std::string expected = reference_text(value);
+        INFO(expected);
+        REQUIRE(value.to_string() == expected);
+        std::string appended = "x";
+        value.append_to(appended);
+        REQUIRE(appended == "x" + expected);
+        // write_to stays within text_bytes_max chars.
+        char buffer[decimal::text_bytes_max + 8];
+        std::fill(std::begin(buffer), std::end(buffer), '#');
+        char* end = value.write_to(buffer);
+        REQUIRE(std::string(buffer, end) == expected);
+        REQUIRE(std::string(buffer + decimal::text_bytes_max, 8) == "########");
+    }
+
+    // In an event, as a JSON string.
+    model::market_value_event e;
+    e.quantity = decimal::from_raw(-max - 1);
+    e.price = decimal::from_raw(max);
+    e.market_value = decimal::from_raw(-1);
+    std::string out;
+    codec::encode_json(e, out);
+    CHECK(out.find(R"("quantity":"-170141183460469231731687303715.884105728","price":)"
+                   R"("170141183460469231731687303715.884105727",)") != std::string::npos);
+    CHECK(out.find(R"("marketValue":"-0.000000001")") != std::string::npos);
+}
+
+TEST_CASE("dates and times: the calendar's fields, day by day and at the edges") {
+    // Every day of 1900..2999 (the dates posd accepts), at a varying time.
+    const date first = *date::from_ymd(1900, 1, 1);
+    const date last = *date::from_ymd(2999, 12, 31);
+    std::int64_t in_day = 0;
+    for (date d = first; d <= last; d = d.plus_days(1)) {
+        const timestamp t{std::int64_t{d.days()} * 86'400'000 + in_day};
+        REQUIRE(d.to_string() == fmt::format("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()));
+        REQUIRE(t.to_string() == reference_time(t));
+        in_day = (in_day + 7'654'321) % 86'400'000;
+    }
+    CHECK(timestamp{0}.to_string() == "1970-01-01T00:00:00.000Z");
+    CHECK(timestamp{-1}.to_string() == "1969-12-31T23:59:59.999Z");
+    CHECK(timestamp{86'399'999}.to_string() == "1970-01-01T23:59:59.999Z");
+    CHECK(timestamp{951'782'400'000}.to_string() == "2000-02-29T00:00:00.000Z");
+    CHECK(timestamp::parse("1900-01-01T00:00:00Z")->to_string() == "1900-01-01T00:00:00.000Z");
+    CHECK(timestamp::parse("2999-12-31T23:59:59.999Z")->to_string() == "2999-12-31T23:59:59.999Z");
+    CHECK(date::from_ymd(1900, 2, 28)->plus_days(1).to_string() == "1900-03-01"); // not a leap year
+    CHECK(date::from_ymd(2024, 2, 28)->plus_days(1).to_string() == "2024-02-29");
+    // Far from the dates posd uses: the last four digits of the year, as ever.
+    CHECK(date::from_days(-719'468).to_string() == "0000-03-01");
+    CHECK(date::from_days(2'932'896).to_string() == "9999-12-31");
+    CHECK(date::from_days(2'932'897).to_string() == "0000-01-01"); // 10000-01-01
+    // Around the range of the multiply-and-shift calendar and far beyond:
+    // the same text as year(), month() and day() give.
+    for (std::int32_t days : {-12'699'423, -12'699'422, 1'061'042'401, 1'061'042'402, -100'000'000, 2'000'000'000}) {
+        const date d = date::from_days(days);
+        CHECK(d.to_string() ==
+              fmt::format("{:04}-{:02}-{:02}", static_cast<unsigned>(d.year()) % 10'000, d.month(), d.day()));
+    }
+    std::string out = "x";
+    timestamp{1772461800125}.append_to(out);
+    date::from_days(0).append_to(out);
+    CHECK(out == "x2026-03-02T14:30:00.125Z1970-01-01");
+}
+
+TEST_CASE("events bigger than the first guess, and after other bytes") {
+    model::position_updated e;
+    e.position = sample_position();
+    e.position.firm_postrmt = std::string(3000, '"'); // 6000 bytes escaped
+    std::string ids_json, offsets_json;
+    for (int i = 0; i < 300; ++i) {
+        e.activity_ids.push_back(fmt::format("id-{}-\\-{}", i, std::string(static_cast<std::size_t>(i % 40), 'z')));
+        e.offsets.push_back(i % 2 == 0 ? INT64_MIN + i : INT64_MAX - i);
+        ids_json += (i == 0 ? "" : ",") + reference_escaped(e.activity_ids.back());
+        offsets_json += (i == 0 ? "" : ",") + std::to_string(e.offsets.back());
+    }
+    const std::string prefix(5000, 'p');
+    std::string out = prefix;
+    codec::encode_json(e, out);
+    REQUIRE(out.compare(0, prefix.size(), prefix) == 0);
+    const std::string object = out.substr(prefix.size());
+    const std::string firm = reference_escaped(e.position.firm_postrmt);
+    CHECK(object.starts_with(R"({"positionKey":)" + firm.substr(0, firm.size() - 1) + "|01|123|"));
+    CHECK(object.find(R"("firmPostrmt":)" + firm + ",") != std::string::npos);
+    CHECK(object.find(R"("activityIds":[)" + ids_json + R"(],"offsets":[)" + offsets_json + "],") != std::string::npos);
+    CHECK(object.ends_with(R"("processingTime":"1970-01-01T00:00:00.000Z"})"));
+    // Valid JSON: an object of unknown fields to the decoder.
+    codec::json_decoder d;
+    auto r = d.decode_bookkeeping_rule(object);
+    REQUIRE(std::holds_alternative<model::reject>(r));
+    CHECK(std::get<model::reject>(r).reason == model::reason::missing_field);
+
+    // Encoding appends: two events in one string are the two texts.
+    std::string one, two, both;
+    model::margin_updated m;
+    m.balance.firm = "ABCD";
+    codec::encode_json(e, one);
+    codec::encode_json(m, two);
+    codec::encode_json(e, both);
+    codec::encode_json(m, both);
+    CHECK(both == one + two);
 }
 
 TEST_CASE("position.updated: every Position and PositionMetadata field") {

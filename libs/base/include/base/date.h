@@ -5,6 +5,7 @@
 // Value types, safe to copy between threads.
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@ public:
     static std::optional<date> from_ymd(int year, int month, int day);
     // Strict "YYYY-MM-DD", years 1900..2999.
     static std::optional<date> parse(std::string_view text);
+    // The same, true with `out` set or false with `out` untouched: for the
+    // decoders, which parse dates on every record (GCC returns an optional
+    // through the stack, a stalled store-to-load forward per call).
+    static bool parse(std::string_view text, date& out);
 
     constexpr std::int32_t days() const { return days_; }
     int year() const;
@@ -33,6 +38,11 @@ public:
 
     std::string to_string() const;
     void append_to(std::string& out) const;
+    // The length of to_string().
+    static constexpr std::size_t text_bytes = 10;
+    // Writes to_string() at `out` (text_bytes chars) and returns the end:
+    // for encoders that size their buffer once.
+    char* write_to(char* out) const;
 
     friend constexpr bool operator==(date, date) = default;
     friend constexpr std::strong_ordering operator<=>(date a, date b) { return a.days_ <=> b.days_; }
@@ -45,8 +55,14 @@ struct timestamp {
     std::int64_t ms = 0;
     // RFC 3339 "YYYY-MM-DDTHH:MM:SS[.fff...](Z|+HH:MM|-HH:MM)" or a bare date.
     static std::optional<timestamp> parse(std::string_view text);
+    // The same, true with `out` set or false with `out` untouched.
+    static bool parse(std::string_view text, timestamp& out);
     std::string to_string() const; // "YYYY-MM-DDTHH:MM:SS.mmmZ"
     void append_to(std::string& out) const;
+    // The length of to_string().
+    static constexpr std::size_t text_bytes = 24;
+    // Writes to_string() at `out` (text_bytes chars) and returns the end.
+    char* write_to(char* out) const;
     date utc_date() const;
     friend constexpr bool operator==(timestamp, timestamp) = default;
     friend constexpr auto operator<=>(timestamp, timestamp) = default;

@@ -12,6 +12,7 @@
 // A value type: no state beyond its integer, safe to copy between threads.
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -79,6 +80,12 @@ public:
     std::string to_string() const;
     // Appends to_string() to `out` without a temporary.
     void append_to(std::string& out) const;
+    // The longest to_string(): a sign, 39 digits (30 integer, 9 fraction)
+    // and the point.
+    static constexpr std::size_t text_bytes_max = 41;
+    // Writes to_string() at `out`, which has room for text_bytes_max chars,
+    // and returns the end: for encoders that size their buffer once.
+    char* write_to(char* out) const;
     // Whole units, for values known to be integers (asserts otherwise).
     std::int64_t to_units() const;
 

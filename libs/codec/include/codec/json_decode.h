@@ -2,9 +2,10 @@
 // json_decoder: turns JSON bytes (SPEC §3, §4) into model records, with
 // simdjson's on-demand parser. It owns the parser and a padded input buffer
 // of limits::record_bytes_max + padding, both allocated once at
-// construction: Kafka payloads are not padded, so each record is copied into
-// that buffer before parsing, and steady-state decoding allocates nothing
-// beyond the strings the returned model record owns.
+// construction: Kafka payloads
+// are not padded, so each record is copied into that buffer before parsing,
+// and steady-state decoding allocates nothing beyond the strings the
+// returned model record owns.
 //
 // Lifecycle and threading: one json_decoder per thread (it is not
 // thread-safe); construct it once and reuse it for every record. The
