@@ -9,6 +9,7 @@ packages=(
   libboost-dev libboost-program-options-dev
   catch2
   librdkafka-dev librocksdb-dev prometheus-cpp-dev kcat
+  libspdlog-dev
 )
 
 missing=()
