@@ -19,6 +19,7 @@ bool is_known_tag(char t) {
     case tag::applied_order:
     case tag::applied_range:
     case tag::cusip_index:
+    case tag::batch_id:
     case tag::outbox_header:
     case tag::outbox_entry: return true;
     }
@@ -42,6 +43,7 @@ std::string_view tag_name(char t) {
     case tag::applied_order: return "applied_order";
     case tag::applied_range: return "applied_range";
     case tag::cusip_index: return "cusip_index";
+    case tag::batch_id: return "batch_id";
     case tag::outbox_header: return "outbox_header";
     case tag::outbox_entry: return "outbox_entry";
     }

@@ -242,17 +242,27 @@ struct rocks_store::impl {
     struct outbox_header {
         std::int64_t start_offset = 0;
         std::uint32_t count = 0;
+        std::string previous_batch_id;
     };
     std::optional<outbox_header> read_outbox_header(std::int32_t p) const {
         std::string key;
         keys::write_key(key, p, tag::outbox_header);
         rocksdb::PinnableSlice buffer;
         if (!get(key, buffer)) return std::nullopt;
-        if (buffer.size() != 12)
+        if (buffer.size() < 12)
             throw store_error(fmt::format("rocks_store at {}: unreadable value of {} ({} bytes)", options.path,
                                           keys::describe(key), buffer.size()));
         const std::string_view v = view_of(buffer);
-        return outbox_header{static_cast<std::int64_t>(keys::read_be64(v)), keys::read_be32(v.substr(8))};
+        return outbox_header{static_cast<std::int64_t>(keys::read_be64(v)), keys::read_be32(v.substr(8)),
+                             std::string(v.substr(12))};
+    }
+
+    std::string read_batch_id(std::int32_t p) const {
+        std::string key;
+        keys::write_key(key, p, tag::batch_id);
+        rocksdb::PinnableSlice buffer;
+        if (!get(key, buffer)) return {};
+        return std::string(view_of(buffer));
     }
 };
 
@@ -432,7 +442,7 @@ engine::state_reader& rocks_store::partition(std::int32_t p) {
 // ---------------------------------------------------------------- commit
 
 void rocks_store::commit(const engine::write_set& ws, std::span<const outbox_message> outbox,
-                         std::vector<changelog_record>* changelog_out) {
+                         std::vector<changelog_record>* changelog_out, std::string_view batch_id) {
     impl& s = *impl_;
     const std::int32_t p = ws.partition;
     vassert(p >= 0, "partition {} is negative", p);
@@ -583,8 +593,13 @@ void rocks_store::commit(const engine::write_set& ws, std::span<const outbox_mes
         keys::write_key(key, p, tag::outbox_entry, be32_string(i));
         batch.del(key);
     }
+    const std::string previous_batch_id = s.read_batch_id(p);
+    if (!batch_id.empty()) {
+        keys::write_key(key, p, tag::batch_id);
+        batch.put(key, std::string(batch_id));
+    }
     keys::write_key(key, p, tag::outbox_header);
-    batch.put(key, be64_string(static_cast<std::uint64_t>(outbox_start)) + be32_string(count));
+    batch.put(key, be64_string(static_cast<std::uint64_t>(outbox_start)) + be32_string(count) + previous_batch_id);
 
     rocksdb::WriteBatch write;
     std::vector<changelog_record> log;
@@ -622,6 +637,14 @@ std::optional<std::int64_t> rocks_store::outbox_start_offset(std::int32_t p) {
     if (!header) return std::nullopt;
     return header->start_offset;
 }
+
+std::optional<std::string> rocks_store::outbox_previous_batch_id(std::int32_t p) {
+    auto header = impl_->read_outbox_header(p);
+    if (!header) return std::nullopt;
+    return std::move(header->previous_batch_id);
+}
+
+std::string rocks_store::last_batch_id(std::int32_t p) { return impl_->read_batch_id(p); }
 
 void rocks_store::clear_outbox(std::int32_t p) {
     const auto header = impl_->read_outbox_header(p);

@@ -5,6 +5,7 @@
 
 #include "store/keys.h"
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <thread>
@@ -165,6 +166,40 @@ TEST_CASE("outbox: each commit replaces the partition's outbox; clear_outbox emp
     REQUIRE(store->meta(0)->next_offset == 31); // clearing the outbox is not a state change
     store->clear_outbox(0);                      // idempotent
     REQUIRE(store->outbox(0).empty());
+}
+
+TEST_CASE("batch ids: the last batch's id is state (changelog included); the outbox keeps the one before") {
+    temp_dir dir;
+    auto store = rocks_store::open(test_options(dir.sub("db"), 100));
+    CHECK(store->last_batch_id(0).empty());
+
+    std::vector<changelog_record> log;
+    store->commit(make_ws(0, 10), {}, &log, "b1");
+    CHECK(store->last_batch_id(0) == "b1");
+    CHECK(store->outbox_previous_batch_id(0) == std::string()); // the partition's first batch
+    store->commit(make_ws(0, 20), {}, &log, "b2");
+    CHECK(store->last_batch_id(0) == "b2");
+    CHECK(store->outbox_previous_batch_id(0) == "b1");
+    CHECK(store->outbox_start_offset(0) == 10);
+    // The id travels with the state, so a restored partition knows which
+    // committed batch its state is.
+    const auto carried = std::find_if(log.begin(), log.end(), [](const changelog_record& r) {
+        return !r.key.empty() && r.key.front() == static_cast<char>(keys::tag::batch_id);
+    });
+    REQUIRE(carried != log.end());
+    CHECK(carried->value == "b2");
+    auto restored = rocks_store::open(test_options(dir.sub("restored"), 100));
+    restored->apply_changelog(0, log);
+    CHECK(restored->last_batch_id(0) == "b2");
+    CHECK_FALSE(restored->outbox_previous_batch_id(0).has_value()); // the outbox is not state
+
+    store->commit(make_ws(0, 21), {}, nullptr); // no id: the last one stays
+    CHECK(store->last_batch_id(0) == "b2");
+    CHECK(store->outbox_previous_batch_id(0) == "b2");
+    CHECK(store->last_batch_id(1).empty()); // per partition
+    store->clear_outbox(0);
+    CHECK_FALSE(store->outbox_previous_batch_id(0).has_value());
+    CHECK(store->last_batch_id(0) == "b2");
 }
 
 TEST_CASE("fault hook: a throw before the write leaves nothing; after the write the batch is durable") {

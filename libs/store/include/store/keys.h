@@ -33,7 +33,8 @@ enum class tag : char {
     applied_order = 'a',    // BE64 ordinal -> activity id (retention order)
     applied_range = 'N',    // empty -> BE64 first ordinal, BE64 next ordinal
     cusip_index = 'X',      // cusip + '\0' + position key -> empty
-    outbox_header = 'o',    // empty -> BE64 start offset, BE32 message count
+    batch_id = 'I',         // empty -> id of the last batch committed locally (carried by the changelog)
+    outbox_header = 'o',    // empty -> BE64 start offset, BE32 message count, previous batch id
     outbox_entry = 'O',     // BE32 index -> one outbox message
 };
 

@@ -131,8 +131,14 @@ public:
     // record per key with its final value, in key order. When commit()
     // throws, changelog_out is untouched and nothing was written — unless
     // the throw came from the fault hook's "after_write" point.
+    //
+    // `batch_id` names the batch (the service's id, which its Kafka offset
+    // commit carries as metadata): it becomes the partition's last batch id
+    // (a state key, so the changelog carries it) and the previous one is
+    // kept with the outbox — what the recovery decision compares
+    // (stream/recovery.h). Empty: the ids are left as they were.
     void commit(const engine::write_set& ws, std::span<const outbox_message> outbox,
-                std::vector<changelog_record>* changelog_out = nullptr);
+                std::vector<changelog_record>* changelog_out = nullptr, std::string_view batch_id = {});
 
     // The outbox of partition p's last commit (empty after clear_outbox),
     // in the order it was committed.
@@ -141,6 +147,12 @@ public:
     // partition's next offset before that commit (0 for its first batch);
     // nullopt when there is no outbox (never committed, or cleared).
     std::optional<std::int64_t> outbox_start_offset(std::int32_t p);
+    // The id of the batch before the outbox's (empty for a partition's first
+    // batch); nullopt when there is no outbox.
+    std::optional<std::string> outbox_previous_batch_id(std::int32_t p);
+    // The id of the last batch committed locally (or restored from the
+    // changelog); empty when none.
+    std::string last_batch_id(std::int32_t p);
     // Forgets p's outbox once its Kafka transaction has committed.
     void clear_outbox(std::int32_t p);
     std::optional<model::partition_meta> meta(std::int32_t p);
