@@ -15,7 +15,8 @@ recovery_decision decide_recovery(const recovery_input& in) {
                                       : *in.outbox_start == 0 && in.outbox_previous_batch_id.empty());
     if (committed && *local == *committed && in.local_batch_id == in.committed_batch_id)
         return {recovery_action::current, "local state is the committed state"};
-    if ((!committed || *local > *committed) && outbox_follows_commit)
+    // L == C too: a price re-valuation batch does not move the input offset.
+    if ((!committed || *local >= *committed) && outbox_follows_commit)
         return {recovery_action::republish_outbox, "last batch written locally, its transaction never committed"};
     return {recovery_action::restore, "local state is not the committed state: restore from the changelog"};
 }

@@ -28,6 +28,8 @@ TEST_CASE("recovery: a new partition and a clean restart need nothing redone") {
 TEST_CASE("recovery: crash between the RocksDB write and the Kafka commit republishes the outbox") {
     // Batch b7 = [400, 500) written locally; the group still has b6 at 400.
     CHECK(act({500, "b7", 400, "b6"}, {400, "b6"}) == recovery_action::republish_outbox);
+    // A price re-valuation batch (no input consumed) after b6.
+    CHECK(act({400, "r7", 400, "b6"}, {400, "b6"}) == recovery_action::republish_outbox);
     // The very first batch of a partition, before any commit.
     CHECK(act({120, "b1", 0, ""}, {}) == recovery_action::republish_outbox);
 }

@@ -17,8 +17,9 @@
 //
 // - no local state and no commit: a new partition, nothing to redo;
 // - L == C and B == M: the local state is exactly the committed state;
-// - L > C, S == C and P == M: the last batch is in RocksDB but its
-//   transaction never committed: republish the outbox in a new transaction
+// - L >= C, S == C and P == M: the last batch is in RocksDB but its
+//   transaction never committed (L == C for a price re-valuation batch,
+//   which moves no input offset): republish the outbox in a new transaction
 //   (offset L, metadata B);
 // - anything else (empty disk, another owner moved on — even to the same
 //   offset, with other batch boundaries — or a local state the group never
