@@ -40,10 +40,11 @@ std::string prefix_end(std::string prefix) {
 }
 
 // --- outbox message encoding -------------------------------------------------
-// version byte 1, then topic, BE32 partition, key, value, BE32 header count
-// and each header's name and value; every string is BE32 length + bytes.
+// version byte 2, then topic, BE32 partition, key, a byte 1 when the value
+// is null (a tombstone) else 0, value, BE32 header count and each header's
+// name and value; every string is BE32 length + bytes.
 
-constexpr char outbox_format_version = 1;
+constexpr char outbox_format_version = 2;
 
 void append_string(std::string& out, std::string_view s) {
     vassert(s.size() <= std::numeric_limits<std::uint32_t>::max(), "outbox field of {} bytes", s.size());
@@ -58,6 +59,7 @@ void encode_outbox_message(const outbox_message& m, std::string& out) {
     append_string(out, m.topic);
     keys::append_be32(out, static_cast<std::uint32_t>(m.partition));
     append_string(out, m.key);
+    out.push_back(m.null_value ? 1 : 0);
     append_string(out, m.value);
     vassert(m.headers.size() <= std::numeric_limits<std::uint32_t>::max(), "too many headers");
     keys::append_be32(out, static_cast<std::uint32_t>(m.headers.size()));
@@ -101,8 +103,11 @@ bool decode_outbox_message(std::string_view bytes, outbox_message& out) {
     std::uint32_t partition = 0;
     std::uint32_t headers = 0;
     if (!r.byte(version) || version != outbox_format_version) return false;
-    if (!r.str(out.topic) || !r.u32(partition) || !r.str(out.key) || !r.str(out.value) || !r.u32(headers))
+    char null_value = 0;
+    if (!r.str(out.topic) || !r.u32(partition) || !r.str(out.key) || !r.byte(null_value) || null_value > 1 ||
+        !r.str(out.value) || !r.u32(headers))
         return false;
+    out.null_value = null_value == 1;
     out.partition = static_cast<std::int32_t>(partition);
     out.headers.clear();
     for (std::uint32_t i = 0; i < headers; ++i) {
@@ -134,6 +139,19 @@ class sorted_batch {
 public:
     void put(const std::string& key, std::string_view value) { ops_.push_back({key, std::string(value)}); }
     void del(const std::string& key) { ops_.push_back({key, std::nullopt}); }
+
+    // The changelog records of the writes so far (state keys only, without
+    // the partition prefix): the last write of each key, in key order.
+    void changelog(std::vector<changelog_record>& log) {
+        std::stable_sort(ops_.begin(), ops_.end(), [](const op& a, const op& b) { return a.key < b.key; });
+        log.clear();
+        for (std::size_t i = 0; i < ops_.size(); ++i) {
+            if (i + 1 < ops_.size() && ops_[i + 1].key == ops_[i].key) continue; // a later write wins
+            const op& o = ops_[i];
+            if (keys::is_changelog_tag(o.key[keys::partition_prefix_bytes]))
+                log.push_back(changelog_record{o.key.substr(keys::partition_prefix_bytes), o.value});
+        }
+    }
 
     // Builds the WriteBatch; moves the changelog records (state keys only,
     // without the partition prefix) into `log` when it is given.
@@ -578,32 +596,50 @@ void rocks_store::commit(const engine::write_set& ws, std::span<const outbox_mes
         batch.put(key, be64_string(first) + be64_string(next));
     }
 
+    // The batch id is state (the changelog carries it); the previous one
+    // goes into the outbox header.
+    const std::string previous_batch_id = s.read_batch_id(p);
+    if (!batch_id.empty()) {
+        keys::write_key(key, p, tag::batch_id);
+        batch.put(key, batch_id);
+    }
+
     // The outbox replaces the previous one: overwrite, then delete the
     // leftover tail. The header says where the batch started and how many
     // messages it has (0 is a valid outbox: a batch that produced nothing).
     std::uint32_t old_count = 0;
     if (auto h = s.read_outbox_header(p)) old_count = h->count;
-    const auto count = static_cast<std::uint32_t>(outbox.size());
+    std::vector<changelog_record> log;
+    const bool log_in_outbox = !s.options.changelog_topic.empty();
+    if (changelog_out || log_in_outbox) batch.changelog(log); // every key but the outbox's, written so far
+    std::uint32_t count = static_cast<std::uint32_t>(outbox.size());
     for (std::uint32_t i = 0; i < count; ++i) {
         keys::write_key(key, p, tag::outbox_entry, be32_string(i));
         encode_outbox_message(outbox[i], value);
         batch.put(key, value);
     }
+    if (log_in_outbox) {
+        outbox_message m;
+        m.topic = s.options.changelog_topic;
+        m.partition = p;
+        for (const changelog_record& r : log) {
+            m.key = r.key;
+            m.null_value = !r.value;
+            m.value = r.value.value_or(std::string());
+            keys::write_key(key, p, tag::outbox_entry, be32_string(count++));
+            encode_outbox_message(m, value);
+            batch.put(key, value);
+        }
+    }
     for (std::uint32_t i = count; i < old_count; ++i) {
         keys::write_key(key, p, tag::outbox_entry, be32_string(i));
         batch.del(key);
-    }
-    const std::string previous_batch_id = s.read_batch_id(p);
-    if (!batch_id.empty()) {
-        keys::write_key(key, p, tag::batch_id);
-        batch.put(key, std::string(batch_id));
     }
     keys::write_key(key, p, tag::outbox_header);
     batch.put(key, be64_string(static_cast<std::uint64_t>(outbox_start)) + be32_string(count) + previous_batch_id);
 
     rocksdb::WriteBatch write;
-    std::vector<changelog_record> log;
-    batch.finish(write, changelog_out ? &log : nullptr);
+    batch.finish(write, nullptr);
     if (s.options.fault_hook) s.options.fault_hook("before_write");
     s.write(write, fmt::format("commit of partition {}", p));
     if (s.options.fault_hook) s.options.fault_hook("after_write");

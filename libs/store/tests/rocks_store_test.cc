@@ -202,6 +202,42 @@ TEST_CASE("batch ids: the last batch's id is state (changelog included); the out
     CHECK(store->last_batch_id(0) == "b2");
 }
 
+TEST_CASE("changelog topic: the stored outbox carries the batch's changelog records, tombstones as null values") {
+    temp_dir dir;
+    auto options = test_options(dir.sub("db"), 1); // retention 1: the second batch trims the first id
+    options.changelog_topic = "posd.changelog";
+    auto store = rocks_store::open(options);
+
+    engine::write_set first = make_ws(3, 10);
+    first.applied_ids = {"id-1"};
+    store->commit(first, {}, nullptr, "b1");
+    engine::write_set second = make_ws(3, 11);
+    second.applied_ids = {"id-2"};
+    const std::vector<outbox_message> given{make_message("position.updated", "k1", "v1")};
+    std::vector<changelog_record> log;
+    store->commit(second, given, &log, "b2");
+
+    const std::vector<outbox_message> stored = store->outbox(3);
+    REQUIRE(stored.size() == given.size() + log.size());
+    CHECK(stored.front() == given.front()); // the caller's messages first
+    bool saw_tombstone = false;
+    for (std::size_t i = 0; i < log.size(); ++i) {
+        const outbox_message& m = stored[given.size() + i];
+        CHECK(m.topic == "posd.changelog");
+        CHECK(m.partition == 3);
+        CHECK(m.key == log[i].key);
+        CHECK(m.null_value == !log[i].value.has_value());
+        CHECK(m.value == log[i].value.value_or(""));
+        saw_tombstone = saw_tombstone || m.null_value;
+    }
+    CHECK(saw_tombstone); // the trimmed id-1
+    // Replaying the stored changelog messages rebuilds the partition.
+    std::vector<changelog_record> replay;
+    for (std::size_t i = given.size(); i < stored.size(); ++i)
+        replay.push_back({stored[i].key, stored[i].null_value ? std::nullopt : std::optional(stored[i].value)});
+    CHECK(replay == log);
+}
+
 TEST_CASE("fault hook: a throw before the write leaves nothing; after the write the batch is durable") {
     temp_dir dir;
     std::string fail_at;

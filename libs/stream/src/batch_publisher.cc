@@ -91,8 +91,9 @@ void batch_publisher::produce_all(std::span<const kafka_message> messages) {
         for (const auto& [k, v] : m.headers) headers->add(k, v.data(), v.size());
         for (;;) {
             RdKafka::ErrorCode e = producer_->produce(
-                m.topic, m.partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(m.value.data()),
-                m.value.size(), m.key.data(), m.key.size(), 0, headers, nullptr);
+                m.topic, m.partition, RdKafka::Producer::RK_MSG_COPY,
+                m.null_value ? nullptr : const_cast<char*>(m.value.data()), m.null_value ? 0 : m.value.size(),
+                m.key.data(), m.key.size(), 0, headers, nullptr);
             if (e == RdKafka::ERR_NO_ERROR) break; // the producer owns the headers now
             if (e == RdKafka::ERR__QUEUE_FULL) {
                 producer_->poll(100);

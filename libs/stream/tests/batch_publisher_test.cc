@@ -28,6 +28,7 @@ std::unique_ptr<RdKafka::KafkaConsumer> consumer_for(const embedded_cluster& c, 
 struct received {
     std::string key, value;
     std::vector<std::pair<std::string, std::string>> headers;
+    bool null_value = false;
 };
 
 // Reads topic/partition from the beginning until `n` messages arrived.
@@ -46,7 +47,8 @@ std::vector<received> read(const embedded_cluster& c, const std::string& topic, 
         std::unique_ptr<RdKafka::Message> m(k->consume(200));
         if (m->err() != RdKafka::ERR_NO_ERROR) continue;
         received r{m->key() ? *m->key() : std::string(),
-                   std::string(static_cast<const char*>(m->payload()), m->len()), {}};
+                   m->payload() ? std::string(static_cast<const char*>(m->payload()), m->len()) : std::string(), {},
+                   m->payload() == nullptr};
         if (const RdKafka::Headers* h = m->headers())
             for (const auto& hd : h->get_all())
                 r.headers.emplace_back(hd.key(), std::string(static_cast<const char*>(hd.value()), hd.value_size()));
@@ -71,6 +73,7 @@ TEST_CASE("at-least-once publishing: the messages land and the offset commits wi
     std::vector<kafka_message> batch{
         {"out", 1, "k1", "v1", {{"reason", "MALFORMED"}}},
         {"out", 1, "k2", "v2", {}},
+        {"out", 1, "k3", "", {}, /*null_value=*/true}, // a tombstone
     };
     pub.publish(batch, "activity", 1, 42, "batch-7", 10s);
 
@@ -80,13 +83,16 @@ TEST_CASE("at-least-once publishing: the messages land and the offset commits wi
     CHECK(committed->metadata == "batch-7");
     CHECK_FALSE(fetch_committed(*member, "activity", 0, 10s).has_value());
 
-    auto got = read(c, "out", 1, 2);
-    REQUIRE(got.size() == 2);
+    auto got = read(c, "out", 1, 3);
+    REQUIRE(got.size() == 3);
     CHECK(got[0].key == "k1");
     CHECK(got[0].value == "v1");
     CHECK(got[0].headers == std::vector<std::pair<std::string, std::string>>{{"reason", "MALFORMED"}});
     CHECK(got[1].key == "k2");
     CHECK(got[1].headers.empty());
+    CHECK_FALSE(got[1].null_value);
+    CHECK(got[2].key == "k3");
+    CHECK(got[2].null_value);
     member->close();
 }
 

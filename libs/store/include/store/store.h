@@ -70,6 +70,11 @@ struct store_options {
     // Test seam: called with "before_write" and "after_write" around the
     // WriteBatch of commit(). A throw from it propagates out of commit().
     std::function<void(std::string_view point)> fault_hook;
+    // When set, commit() appends the batch's changelog records to the outbox
+    // it stores, as messages to this topic (partition = the input
+    // partition, key = the record's key, tombstones as null values), so that
+    // republishing a lost batch republishes its changelog records too.
+    std::string changelog_topic;
 };
 
 // One Kafka message of a batch, as the service will produce it.
@@ -78,6 +83,7 @@ struct outbox_message {
     std::int32_t partition = -1; // -1: the producer's partitioner chooses
     std::string key;
     std::string value;
+    bool null_value = false; // a tombstone (changelog deletes); `value` is empty then
     std::vector<std::pair<std::string, std::string>> headers;
     friend bool operator==(const outbox_message&, const outbox_message&) = default;
 };

@@ -43,6 +43,7 @@ struct kafka_message {
     std::string key;
     std::string value;
     std::vector<std::pair<std::string, std::string>> headers;
+    bool null_value = false; // a tombstone (compacted changelog deletes); `value` is empty then
 };
 
 enum class delivery_mode : std::uint8_t { transactional, at_least_once };
