@@ -1,11 +1,14 @@
 // posd: the position-keeping service.
 //
-// This build runs the pure pipeline in memory: `posd --replay FILE` decodes
-// each activity record, applies it with the engine and prints every output
-// event. The Kafka consumer, RocksDB state and HTTP interface come with the
-// service milestone (see README.md).
+// `posd --replay FILE` runs the pure pipeline in memory: it decodes each
+// activity record, applies it with the engine and prints every output event.
+// `posd --kafka` runs it over Kafka and RocksDB (README.md): against the
+// brokers of --bootstrap-servers, or, without them, against an embedded
+// mock cluster whose address it prints. HTTP and the full configuration
+// (libs/ops) are being wired in.
 
 #include "codec/json_decode.h"
+#include "embedded.h"
 #include "refdata_files.h"
 #include "replay.h"
 
@@ -23,6 +26,8 @@ int main(int argc, char** argv) {
     std::string refdata_dir, replay_path, business_date;
     std::size_t batch_records = 500;
     bool quiet = false;
+    bool kafka = false;
+    service::kafka_run_options kafka_options;
     po::options_description opts("posd options");
     opts.add_options()
         ("help,h", "show this help")
@@ -30,7 +35,12 @@ int main(int argc, char** argv) {
         ("replay", po::value(&replay_path), "JSON-lines activity file to replay (default: the sample activity)")
         ("business-date", po::value(&business_date), "initial business date YYYY-MM-DD (default: the sample's 2024-03-04 for the sample, else today, UTC)")
         ("batch-records", po::value(&batch_records)->default_value(500), "records per engine batch")
-        ("quiet,q", po::bool_switch(&quiet), "print only the summary");
+        ("quiet,q", po::bool_switch(&quiet), "print only the summary")
+        ("kafka", po::bool_switch(&kafka), "run over Kafka and RocksDB instead of in memory")
+        ("bootstrap-servers", po::value(&kafka_options.bootstrap_servers), "--kafka: brokers (default: start an embedded mock cluster)")
+        ("partitions", po::value(&kafka_options.partitions)->default_value(4), "--kafka, embedded: partitions per topic")
+        ("state-dir", po::value(&kafka_options.state_dir), "--kafka: RocksDB directory (default: a fresh temporary one)")
+        ("exit-when-done", po::bool_switch(&kafka_options.exit_when_done), "--kafka: exit once the replayed records are all accounted for");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -67,6 +77,18 @@ int main(int argc, char** argv) {
     auto loaded = service::load_reference_dir(refdata_dir, decoder, refdata);
     for (auto& p : loaded.problems) fmt::print(stderr, "posd: reference data: {}\n", p);
     fmt::print(stderr, "posd: {} reference records from {}\n", loaded.loaded, refdata_dir);
+
+    if (kafka) {
+        kafka_options.replay_file = replay_path;
+        kafka_options.batch_records = batch_records;
+        kafka_options.quiet = quiet;
+        try {
+            return service::run_kafka(kafka_options, config, refdata);
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "posd: {}\n", e.what());
+            return 1;
+        }
+    }
 
     try {
         auto r = service::replay_file(replay_path, config, refdata, service::topic_names{}, batch_records,

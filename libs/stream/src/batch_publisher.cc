@@ -70,6 +70,9 @@ batch_publisher::batch_publisher(const std::map<std::string, std::string>& prope
     auto set = [&](const std::string& k, const std::string& v) {
         if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw kafka_error("kafka." + k + ": " + err);
     };
+    // Keyed outputs land where the Java client would put them (murmur2), the
+    // partitioning the store's queries and other Kafka clients assume.
+    set("partitioner", "murmur2_random");
     for (const auto& [k, v] : properties) set(k, v);
     set("enable.idempotence", "true");
     if (mode == delivery_mode::transactional) set("transactional.id", transactional_id);

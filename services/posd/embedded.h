@@ -1,0 +1,30 @@
+#pragma once
+// The Kafka modes of posd: against the embedded mock cluster (no brokers
+// configured) or against real brokers.
+
+#include "engine/config.h"
+#include "engine/reference_data.h"
+#include "kafka_service.h"
+
+#include <string>
+
+namespace posd::service {
+
+struct kafka_run_options {
+    std::string bootstrap_servers; // empty: start the embedded cluster
+    int partitions = 4;            // topics created in the embedded cluster
+    std::string replay_file;       // produced to the activity topic first (empty: none)
+    std::string state_dir;         // RocksDB directory (empty: a fresh temporary one)
+    std::size_t batch_records = 500;
+    bool exit_when_done = false;   // stop once every produced record is accounted for
+    bool quiet = false;
+};
+
+// Runs posd over Kafka until SIGINT/SIGTERM (or, with exit_when_done, until
+// the replayed records are all applied, skipped or rejected). Prints
+// `bootstrap.servers=...` on stdout, progress and the summary on stderr.
+// Returns the process exit code.
+int run_kafka(const kafka_run_options& options, const engine::engine_config& config,
+              const engine::reference_data& refdata);
+
+} // namespace posd::service

@@ -1,0 +1,338 @@
+#include "kafka_service.h"
+
+#include "codec/decoder.h"
+#include "codec/json_encode.h"
+#include "engine/engine.h"
+#include "model/keys.h"
+#include "stream/recovery.h"
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include <stdexcept>
+#include <vector>
+
+namespace posd::service {
+
+namespace {
+
+timestamp now_ms() {
+    return timestamp{std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count()};
+}
+
+std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string>& props) {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string err;
+    for (const auto& [k, v] : props)
+        if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error("kafka." + k + ": " + err);
+    return conf;
+}
+
+std::optional<std::string> header(RdKafka::Message& m, const char* name) {
+    const RdKafka::Headers* h = m.headers();
+    if (!h) return std::nullopt;
+    RdKafka::Headers::Header v = h->get_last(name);
+    if (v.err() != RdKafka::ERR_NO_ERROR || !v.value()) return std::nullopt;
+    return std::string(static_cast<const char*>(v.value()), v.value_size());
+}
+
+} // namespace
+
+// One assigned partition: its engine, its publisher and its pending records.
+struct partition_state {
+    std::int32_t partition = 0;
+    std::unique_ptr<engine::partition_engine> engine;
+    std::unique_ptr<stream::batch_publisher> publisher;
+    std::vector<std::unique_ptr<RdKafka::Message>> pending;
+    std::chrono::steady_clock::time_point first_pending{};
+    std::uint64_t batch_sequence = 0;
+};
+
+struct kafka_service::impl : RdKafka::RebalanceCb {
+    kafka_service_settings settings;
+    const engine::engine_config& config;
+    const engine::reference_data& refdata;
+    store::rocks_store& store;
+    std::atomic<bool>& ready;
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+    std::map<std::int32_t, partition_state> partitions;
+    codec::decoder decoder;
+    mutable std::mutex counts_mutex;
+    service_counts totals;
+    std::string incarnation; // makes batch ids unique across restarts
+
+    impl(kafka_service_settings s, const engine::engine_config& c, const engine::reference_data& r,
+         store::rocks_store& st, std::atomic<bool>& rd)
+        : settings(std::move(s)), config(c), refdata(r), store(st), ready(rd),
+          incarnation(fmt::format("{:x}", now_ms().ms)) {}
+
+    ~impl() override {
+        for (auto& [p, st] : partitions) st.pending.clear(); // messages die before the consumer
+        if (consumer) consumer->close();
+    }
+
+    void start() {
+        auto props = settings.kafka;
+        for (const auto& [k, v] : settings.consumer_kafka) props[k] = v;
+        props["group.id"] = settings.group_id;
+        props["enable.auto.commit"] = "false";
+        props["enable.auto.offset.store"] = "false";
+        props["auto.offset.reset"] = "earliest";
+        props["isolation.level"] = "read_committed";
+        props["partition.assignment.strategy"] = "cooperative-sticky";
+        props.try_emplace("client.id", settings.instance_id);
+        auto conf = make_conf(props);
+        std::string err;
+        if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK)
+            throw std::runtime_error("rebalance_cb: " + err);
+        consumer.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+        if (!consumer) throw std::runtime_error("cannot create the consumer: " + err);
+        if (RdKafka::ErrorCode e = consumer->subscribe({settings.topics.activity}); e != RdKafka::ERR_NO_ERROR)
+            throw std::runtime_error("subscribe to " + settings.topics.activity + ": " + RdKafka::err2str(e));
+    }
+
+    // ---- assignment and recovery (README.md, "The exactly-once protocol") ----
+
+    void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
+                      std::vector<RdKafka::TopicPartition*>& parts) override {
+        if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+            ready.store(false);
+            for (RdKafka::TopicPartition* tp : parts) tp->set_offset(assign(tp->partition()));
+            if (auto e = std::unique_ptr<RdKafka::Error>(c->incremental_assign(parts)))
+                throw std::runtime_error("incremental_assign: " + e->str());
+            ready.store(true);
+        } else if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
+            for (RdKafka::TopicPartition* tp : parts) revoke(tp->partition());
+            if (auto e = std::unique_ptr<RdKafka::Error>(c->incremental_unassign(parts)))
+                throw std::runtime_error("incremental_unassign: " + e->str());
+        } else {
+            for (RdKafka::TopicPartition* tp : parts) revoke(tp->partition());
+            c->unassign();
+        }
+    }
+
+    // Prepares partition p and returns the offset to start consuming at.
+    std::int64_t assign(std::int32_t p) {
+        partition_state st;
+        st.partition = p;
+        st.engine = std::make_unique<engine::partition_engine>(p, config, refdata);
+        st.publisher = std::make_unique<stream::batch_publisher>(
+            settings.kafka, fmt::format("{}.{}.{}", settings.group_id, settings.topics.activity, p), settings.mode,
+            *consumer);
+        st.publisher->init(settings.kafka_timeout); // fences the previous owner
+
+        const auto committed =
+            stream::fetch_committed(*consumer, settings.topics.activity, p, settings.kafka_timeout);
+        auto meta = store.meta(p);
+        const std::string local_batch = store.last_batch_id(p);
+        const auto outbox_start = store.outbox_start_offset(p);
+        const auto outbox_previous = store.outbox_previous_batch_id(p);
+        const stream::recovery_decision d = stream::decide_recovery({
+            meta ? std::optional(meta->next_offset) : std::nullopt,
+            local_batch,
+            outbox_start,
+            outbox_previous.value_or(""),
+            committed ? std::optional(committed->offset) : std::nullopt,
+            committed ? std::string_view(committed->metadata) : std::string_view(),
+        });
+        fmt::print(stderr, "posd: partition {} assigned: {} ({})\n", p, stream::to_string(d.action), d.why);
+        switch (d.action) {
+        case stream::recovery_action::current: break;
+        case stream::recovery_action::republish_outbox: {
+            const auto stored = store.outbox(p);
+            std::vector<stream::kafka_message> msgs;
+            msgs.reserve(stored.size());
+            for (const auto& m : stored) msgs.push_back({m.topic, m.partition, m.key, m.value, m.headers, m.null_value});
+            st.publisher->publish(msgs, settings.topics.activity, p, meta->next_offset, local_batch,
+                                  settings.kafka_timeout);
+            std::lock_guard lock(counts_mutex);
+            ++totals.republished_batches;
+            break;
+        }
+        case stream::recovery_action::restore:
+            restore(p);
+            meta = store.meta(p);
+            break;
+        }
+        const std::int64_t start = meta ? meta->next_offset : 0;
+        partitions.insert_or_assign(p, std::move(st));
+        return start;
+    }
+
+    // Rebuilds partition p from the changelog topic (read_committed, to the
+    // end as of now).
+    void restore(std::int32_t p) {
+        store.drop_partition(p);
+        auto props = settings.kafka;
+        props["group.id"] = settings.group_id + ".restore";
+        props["enable.auto.commit"] = "false";
+        props["isolation.level"] = "read_committed";
+        auto conf = make_conf(props);
+        std::string err;
+        std::unique_ptr<RdKafka::KafkaConsumer> reader(RdKafka::KafkaConsumer::create(conf.get(), err));
+        if (!reader) throw std::runtime_error("cannot create the restore consumer: " + err);
+        std::int64_t low = 0, high = 0;
+        if (auto e = reader->query_watermark_offsets(settings.topics.changelog, p, &low, &high,
+                                                     static_cast<int>(settings.kafka_timeout.count()));
+            e != RdKafka::ERR_NO_ERROR)
+            throw std::runtime_error("changelog watermarks: " + RdKafka::err2str(e));
+        std::vector<RdKafka::TopicPartition*> tp{RdKafka::TopicPartition::create(settings.topics.changelog, p, low)};
+        reader->assign(tp);
+        RdKafka::TopicPartition::destroy(tp);
+        std::vector<store::changelog_record> chunk;
+        std::uint64_t restored = 0;
+        std::int64_t position = low;
+        const auto deadline = std::chrono::steady_clock::now() + settings.kafka_timeout * 10;
+        while (position < high) {
+            if (std::chrono::steady_clock::now() > deadline)
+                throw std::runtime_error(fmt::format("restore of partition {} stalled at {} of {}", p, position, high));
+            std::unique_ptr<RdKafka::Message> m(reader->consume(200));
+            if (m->err() == RdKafka::ERR__TIMED_OUT || m->err() == RdKafka::ERR__PARTITION_EOF) {
+                // Transaction markers take offsets too: the end may be past the last record.
+                if (m->err() == RdKafka::ERR__PARTITION_EOF) break;
+                continue;
+            }
+            if (m->err() != RdKafka::ERR_NO_ERROR) throw std::runtime_error("restore: " + m->errstr());
+            position = m->offset() + 1;
+            chunk.push_back({m->key() ? *m->key() : std::string(),
+                             m->payload() ? std::optional(std::string(static_cast<const char*>(m->payload()), m->len()))
+                                          : std::nullopt});
+            if (chunk.size() >= 10'000) {
+                store.apply_changelog(p, chunk);
+                restored += chunk.size();
+                chunk.clear();
+            }
+        }
+        store.apply_changelog(p, chunk);
+        restored += chunk.size();
+        reader->close();
+        fmt::print(stderr, "posd: partition {} restored from {} changelog records\n", p, restored);
+        std::lock_guard lock(counts_mutex);
+        ++totals.restored_partitions;
+        totals.changelog_records_restored += restored;
+    }
+
+    void revoke(std::int32_t p) {
+        auto it = partitions.find(p);
+        if (it == partitions.end()) return;
+        flush(it->second); // finish what was consumed before letting go
+        partitions.erase(it);
+    }
+
+    // ---- batches ----
+
+    void flush(partition_state& st) {
+        if (st.pending.empty()) return;
+        std::vector<engine::input_record> records;
+        records.reserve(st.pending.size());
+        for (const auto& m : st.pending) {
+            engine::input_record in;
+            in.offset = m->offset();
+            in.key = m->key() ? std::string_view(*m->key()) : std::string_view();
+            in.value = std::string_view(static_cast<const char*>(m->payload()), m->payload() ? m->len() : 0);
+            const std::optional<std::string> type = header(*m, "content-type");
+            in.decoded = decoder.decode(in.value, codec::content_type_from_header(
+                                                      type ? std::optional<std::string_view>(*type) : std::nullopt));
+            records.push_back(std::move(in));
+        }
+        engine::write_set ws = st.engine->apply(store.partition(st.partition), records, now_ms());
+
+        std::vector<store::outbox_message> outbox;
+        outbox.reserve(ws.events.size());
+        for (const auto& e : ws.events) {
+            store::outbox_message m;
+            m.partition = -1;
+            if (const auto* d = std::get_if<model::dead_letter>(&e)) {
+                m.topic = settings.topics.dead_letter;
+                m.key = d->key;
+                m.value = d->value;
+                m.headers = codec::dead_letter_headers(*d, settings.topics.activity);
+            } else {
+                m.key = codec::event_key(e);
+                std::visit(
+                    [&](const auto& ev) {
+                        using T = std::decay_t<decltype(ev)>;
+                        if constexpr (std::is_same_v<T, model::position_updated>) m.topic = settings.topics.position_updated;
+                        if constexpr (std::is_same_v<T, model::market_value_event>) m.topic = settings.topics.market_value;
+                        if constexpr (std::is_same_v<T, model::margin_updated>) m.topic = settings.topics.margin_updated;
+                        if constexpr (!std::is_same_v<T, model::dead_letter>) codec::encode_json(ev, m.value);
+                    },
+                    e);
+            }
+            outbox.push_back(std::move(m));
+        }
+        const std::string batch_id =
+            fmt::format("{}-{}-{}-{}", settings.instance_id, incarnation, st.partition, ++st.batch_sequence);
+        std::vector<store::changelog_record> log;
+        store.commit(ws, outbox, &log, batch_id);
+
+        std::vector<stream::kafka_message> msgs;
+        msgs.reserve(outbox.size() + log.size());
+        for (auto& m : outbox) msgs.push_back({std::move(m.topic), m.partition, std::move(m.key), std::move(m.value),
+                                               std::move(m.headers), false});
+        for (auto& r : log)
+            msgs.push_back({settings.topics.changelog, st.partition, std::move(r.key), r.value.value_or(""), {},
+                            !r.value.has_value()});
+        st.publisher->publish(msgs, settings.topics.activity, st.partition, ws.meta.next_offset, batch_id,
+                              settings.kafka_timeout);
+        st.pending.clear();
+        std::lock_guard lock(counts_mutex);
+        totals.records += ws.counts;
+        ++totals.batches;
+        totals.outputs += ws.events.size();
+    }
+
+    void flush_due(bool all) {
+        const auto now = std::chrono::steady_clock::now();
+        for (auto& [p, st] : partitions)
+            if (!st.pending.empty() && (all || st.pending.size() >= settings.batch_records_max ||
+                                        now - st.first_pending >= settings.batch_wait_max))
+                flush(st);
+    }
+
+    void run(const std::atomic<bool>& stop, const std::function<bool(const service_counts&)>& until) {
+        start();
+        while (!stop.load()) {
+            std::unique_ptr<RdKafka::Message> m(consumer->consume(static_cast<int>(
+                std::max<std::int64_t>(1, settings.batch_wait_max.count()))));
+            if (m->err() == RdKafka::ERR_NO_ERROR) {
+                auto it = partitions.find(m->partition());
+                if (it != partitions.end()) {
+                    partition_state& st = it->second;
+                    if (st.pending.empty()) st.first_pending = std::chrono::steady_clock::now();
+                    st.pending.push_back(std::move(m));
+                    if (st.pending.size() >= settings.batch_records_max) flush(st);
+                }
+            } else if (m->err() != RdKafka::ERR__TIMED_OUT && m->err() != RdKafka::ERR__PARTITION_EOF) {
+                fmt::print(stderr, "posd: consumer: {}\n", m->errstr());
+            }
+            flush_due(false);
+            if (until && until(counts())) break;
+        }
+        flush_due(true);
+        for (auto& [p, st] : partitions) st.pending.clear();
+        consumer->close(); // leaves the group (revocation flushes nothing left)
+        consumer.reset();
+    }
+
+    service_counts counts() const {
+        std::lock_guard lock(counts_mutex);
+        return totals;
+    }
+};
+
+kafka_service::kafka_service(kafka_service_settings settings, const engine::engine_config& config,
+                             const engine::reference_data& refdata, store::rocks_store& store)
+    : impl_(std::make_unique<impl>(std::move(settings), config, refdata, store, ready_)) {}
+
+kafka_service::~kafka_service() = default;
+
+void kafka_service::run(const std::atomic<bool>& stop, const std::function<bool(const service_counts&)>& until) {
+    impl_->run(stop, until);
+}
+
+service_counts kafka_service::counts() const { return impl_->counts(); }
+
+} // namespace posd::service

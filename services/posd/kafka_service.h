@@ -1,0 +1,84 @@
+#pragma once
+// kafka_service: posd over Kafka — the consumer group on the activity topic,
+// one engine per assigned partition over the RocksDB store, and the
+// exactly-once batch protocol of README.md (RocksDB WriteBatch with the
+// outbox, then the Kafka transaction or, on the mock cluster, produce +
+// offset commit).
+//
+// Threading: run() is the only processing thread; partitions are applied
+// one batch at a time, each strictly in offset order. Rebalance callbacks
+// run on that thread (inside consume). counts() may be read from others.
+
+#include "engine/config.h"
+#include "engine/reference_data.h"
+#include "engine/state.h"
+#include "store/store.h"
+#include "stream/batch_publisher.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace posd::service {
+
+struct kafka_topics {
+    std::string activity = "activity";
+    std::string position_updated = "position.updated";
+    std::string market_value = "market-value";
+    std::string margin_updated = "margin.updated";
+    std::string dead_letter = "activity.dlq";
+    std::string changelog = "posd.changelog";
+};
+
+struct kafka_service_settings {
+    std::map<std::string, std::string> kafka; // librdkafka properties (bootstrap.servers, security...)
+    std::map<std::string, std::string> consumer_kafka; // consumer-only properties on top
+    kafka_topics topics;
+    std::string group_id = "posd";
+    std::string instance_id = "posd";
+    stream::delivery_mode mode = stream::delivery_mode::transactional;
+    std::size_t batch_records_max = 500;
+    std::chrono::milliseconds batch_wait_max{5};
+    std::chrono::milliseconds kafka_timeout{30'000};
+};
+
+struct service_counts {
+    engine::batch_counts records;
+    std::uint64_t batches = 0;
+    std::uint64_t outputs = 0;
+    std::uint64_t republished_batches = 0;
+    std::uint64_t restored_partitions = 0;
+    std::uint64_t changelog_records_restored = 0;
+};
+
+class kafka_service {
+public:
+    // The store's options must name settings.topics.changelog as their
+    // changelog_topic, so that a stored outbox carries the changelog records.
+    kafka_service(kafka_service_settings settings, const engine::engine_config& config,
+                  const engine::reference_data& refdata, store::rocks_store& store);
+    ~kafka_service();
+    kafka_service(const kafka_service&) = delete;
+    kafka_service& operator=(const kafka_service&) = delete;
+
+    // Consumes, applies and publishes until `stop` is set (then finishes
+    // the batch in flight and leaves the group) or `until(counts)` is true.
+    // Throws std::runtime_error on a configuration or Kafka setup failure.
+    void run(const std::atomic<bool>& stop, const std::function<bool(const service_counts&)>& until = {});
+
+    service_counts counts() const;
+    // True when every assigned partition has been recovered (readyz).
+    bool ready() const { return ready_.load(); }
+
+private:
+    struct impl;
+    std::atomic<bool> ready_{false}; // before impl_, which refers to it
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace posd::service
