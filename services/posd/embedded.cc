@@ -22,12 +22,14 @@ namespace {
 std::atomic<bool> stop_requested{false};
 extern "C" void on_signal(int) { stop_requested.store(true); }
 
+} // namespace
+
 // Produces every line of `path` to the activity topic, keyed by the record's
 // account key (what a producer would send; undecodable lines get an empty
 // key and are rejected by posd). A control record (END_OF_DAY) goes to every
 // partition, as the end-of-day job sends it. Returns the number of records
 // produced.
-std::uint64_t produce_file(const std::string& path, const std::string& bootstrap, const std::string& topic) {
+std::uint64_t produce_activity_file(const std::string& path, const std::string& bootstrap, const std::string& topic) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error(fmt::format("cannot open activity file {}", path));
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
@@ -74,8 +76,6 @@ std::uint64_t produce_file(const std::string& path, const std::string& bootstrap
     return n;
 }
 
-} // namespace
-
 int run_kafka(const kafka_run_options& o, const engine::engine_config& config,
               const engine::reference_data& refdata) {
     std::signal(SIGINT, on_signal);
@@ -115,7 +115,7 @@ int run_kafka(const kafka_run_options& o, const engine::engine_config& config,
 
     std::uint64_t produced = 0;
     if (!o.replay_file.empty()) {
-        produced = produce_file(o.replay_file, bootstrap, s.topics.activity);
+        produced = produce_activity_file(o.replay_file, bootstrap, s.topics.activity);
         fmt::print(stderr, "posd: produced {} records from {} to {}\n", produced, o.replay_file, s.topics.activity);
     }
 

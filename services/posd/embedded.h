@@ -20,6 +20,11 @@ struct kafka_run_options {
     bool quiet = false;
 };
 
+// Produces every line of a JSON-lines activity file to `topic`, keyed by the
+// record's account key; a control record (END_OF_DAY) goes to every
+// partition. Returns the number of messages produced.
+std::uint64_t produce_activity_file(const std::string& path, const std::string& bootstrap, const std::string& topic);
+
 // Runs posd over Kafka until SIGINT/SIGTERM (or, with exit_when_done, until
 // the replayed records are all applied, skipped or rejected). Prints
 // `bootstrap.servers=...` on stdout, progress and the summary on stderr.
