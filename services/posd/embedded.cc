@@ -1,6 +1,11 @@
 #include "embedded.h"
 
 #include "codec/decoder.h"
+#include "codec/json_encode.h"
+#include "model/keys.h"
+#include "ops/http_server.h"
+#include "ops/metrics.h"
+#include "store/partitioner.h"
 #include "store/store.h"
 #include "stream/embedded_cluster.h"
 
@@ -22,7 +27,68 @@ namespace {
 std::atomic<bool> stop_requested{false};
 extern "C" void on_signal(int) { stop_requested.store(true); }
 
+// Read-only queries over the store (README.md, "HTTP"). Positions and
+// balances are the JSON of the position.updated / margin.updated events.
+void add_query_routes(ops::http_server& http, store::rocks_store& store, std::int32_t partitions) {
+    auto partition_of = [partitions](std::string_view account) {
+        return store::kafka_partition_for_key(account, partitions);
+    };
+    auto position_json = [](const model::position& p) {
+        std::string out;
+        codec::encode_json(model::position_updated{p, {}, {}, timestamp{0}, timestamp{0}}, out);
+        return out;
+    };
+    http.route("/positions/{key}", [&store, partition_of, position_json](const ops::http_request& r) {
+        const std::string& key = r.param("key");
+        if (std::count(key.begin(), key.end(), '|') != 5)
+            return ops::http_response::error(400, "bad_key", "a position key is firm|ledger|branch|base|subAcctKey|cusip");
+        const std::string account = model::account_of(model::position_key{key}).value();
+        auto p = store.find_position(partition_of(account), key);
+        if (!p) return ops::http_response::error(404, "not_found", "no position " + model::mask_account(key));
+        return ops::http_response::json(position_json(*p));
+    });
+    http.route("/accounts/{account}/positions", [&store, partition_of, position_json](const ops::http_request& r) {
+        const std::string& account = r.param("account");
+        if (std::count(account.begin(), account.end(), '|') != 3)
+            return ops::http_response::error(400, "bad_key", "an account key is firm|ledger|branch|base");
+        auto positions = store.account_positions(partition_of(account), account);
+        if (positions.empty())
+            return ops::http_response::error(404, "not_found", "no positions for " + model::mask_account(account));
+        std::string body = "[";
+        for (const auto& p : positions) {
+            if (body.size() > 1) body += ',';
+            body += position_json(p);
+        }
+        return ops::http_response::json(body + "]");
+    });
+    http.route("/accounts/{account}/balance", [&store, partition_of](const ops::http_request& r) {
+        const std::string& account = r.param("account");
+        if (std::count(account.begin(), account.end(), '|') != 3)
+            return ops::http_response::error(400, "bad_key", "an account key is firm|ledger|branch|base");
+        auto b = store.find_balance(partition_of(account), account);
+        if (!b) return ops::http_response::error(404, "not_found", "no balance for " + model::mask_account(account));
+        std::string out;
+        codec::encode_json(model::margin_updated{*b, timestamp{0}}, out);
+        return ops::http_response::json(out);
+    });
+}
+
 } // namespace
+
+std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic) {
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&producer, topic, nullptr, err));
+    if (!handle) throw std::runtime_error("topic " + topic + ": " + err);
+    RdKafka::Metadata* md = nullptr;
+    if (producer.metadata(false, handle.get(), &md, 30'000) != RdKafka::ERR_NO_ERROR || !md ||
+        md->topics()->empty() || md->topics()->front()->partitions()->empty()) {
+        delete md;
+        throw std::runtime_error("no metadata for topic " + topic);
+    }
+    const auto n = static_cast<std::int32_t>(md->topics()->front()->partitions()->size());
+    delete md;
+    return n;
+}
 
 // Produces every line of `path` to the activity topic, keyed by the record's
 // account key (what a producer would send; undecodable lines get an empty
@@ -40,14 +106,7 @@ std::uint64_t produce_activity_file(const std::string& path, const std::string& 
         if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(err);
     std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
     if (!producer) throw std::runtime_error("cannot create the producer: " + err);
-    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(producer.get(), topic, nullptr, err));
-    if (!handle) throw std::runtime_error("topic " + topic + ": " + err);
-    RdKafka::Metadata* md = nullptr;
-    if (producer->metadata(false, handle.get(), &md, 30'000) != RdKafka::ERR_NO_ERROR || !md ||
-        md->topics()->empty())
-        throw std::runtime_error("no metadata for topic " + topic);
-    const auto partitions = static_cast<std::int32_t>(md->topics()->front()->partitions()->size());
-    delete md;
+    const std::int32_t partitions = partitions_of(*producer, topic);
     codec::decoder decoder;
     std::string line;
     std::uint64_t n = 0;
@@ -119,7 +178,29 @@ int run_kafka(const kafka_run_options& o, const engine::engine_config& config,
         fmt::print(stderr, "posd: produced {} records from {} to {}\n", produced, o.replay_file, s.topics.activity);
     }
 
+    ops::service_metrics metrics;
+    s.metrics = &metrics;
     kafka_service service(s, config, refdata, *store);
+    std::int32_t partition_count = o.partitions;
+    if (!o.bootstrap_servers.empty()) {
+        std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+        std::string err;
+        for (const auto& [k, v] : s.kafka)
+            if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error("kafka." + k + ": " + err);
+        std::unique_ptr<RdKafka::Producer> probe(RdKafka::Producer::create(conf.get(), err));
+        if (!probe) throw std::runtime_error("cannot reach the brokers: " + err);
+        partition_count = partitions_of(*probe, s.topics.activity);
+    }
+    ops::http_server::options ho;
+    ho.address = o.http_address;
+    ho.port = o.http_port;
+    ho.ready = [&service] { return service.ready(); };
+    ho.metrics = &metrics;
+    ops::http_server http(ho);
+    add_query_routes(http, *store, partition_count);
+    http.start();
+    std::printf("http=%s:%u\n", o.http_address.c_str(), static_cast<unsigned>(http.port()));
+    std::fflush(stdout);
     std::function<bool(const service_counts&)> until;
     if (o.exit_when_done) until = [&](const service_counts& c) { return c.records.records_in >= produced; };
     service.run(stop_requested, until);
@@ -129,6 +210,7 @@ int run_kafka(const kafka_run_options& o, const engine::engine_config& config,
                "outputs={}\n",
                c.records.records_in, c.records.applied, c.records.duplicates, c.records.rejected, c.records.controls,
                c.batches, c.outputs);
+    http.stop();
     store.reset();
     if (temp_state) std::filesystem::remove_all(*temp_state);
     return c.records.records_in == c.records.applied + c.records.duplicates + c.records.rejected ? 0 : 1;

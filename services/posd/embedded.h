@@ -17,8 +17,19 @@ struct kafka_run_options {
     std::string state_dir;         // RocksDB directory (empty: a fresh temporary one)
     std::size_t batch_records = 500;
     bool exit_when_done = false;   // stop once every produced record is accounted for
+    std::string http_address = "127.0.0.1";
+    std::uint16_t http_port = 0;   // 0: any free port (printed as http=ADDRESS:PORT)
     bool quiet = false;
 };
+
+}
+namespace RdKafka {
+class Producer;
+}
+namespace posd::service {
+
+// The number of partitions of `topic` (throws when it has none).
+std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic);
 
 // Produces every line of a JSON-lines activity file to `topic`, keyed by the
 // record's account key; a control record (END_OF_DAY) goes to every

@@ -98,11 +98,11 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                       std::vector<RdKafka::TopicPartition*>& parts) override {
         if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-            ready.store(false);
+            set_ready(false);
             for (RdKafka::TopicPartition* tp : parts) tp->set_offset(assign(tp->partition()));
             if (auto e = std::unique_ptr<RdKafka::Error>(c->incremental_assign(parts)))
                 throw std::runtime_error("incremental_assign: " + e->str());
-            ready.store(true);
+            set_ready(true);
         } else if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
             for (RdKafka::TopicPartition* tp : parts) revoke(tp->partition());
             if (auto e = std::unique_ptr<RdKafka::Error>(c->incremental_unassign(parts)))
@@ -111,6 +111,12 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             for (RdKafka::TopicPartition* tp : parts) revoke(tp->partition());
             c->unassign();
         }
+        if (settings.metrics) settings.metrics->partitions_assigned().Set(static_cast<double>(partitions.size()));
+    }
+
+    void set_ready(bool r) {
+        ready.store(r);
+        if (settings.metrics) settings.metrics->ready().Set(r ? 1 : 0);
     }
 
     // Prepares partition p and returns the offset to start consuming at.
@@ -122,6 +128,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             settings.kafka, fmt::format("{}.{}.{}", settings.group_id, settings.topics.activity, p), settings.mode,
             *consumer);
         st.publisher->init(settings.kafka_timeout); // fences the previous owner
+        if (settings.metrics) settings.metrics->restore_progress_ratio(p).Set(0);
 
         const auto committed =
             stream::fetch_committed(*consumer, settings.topics.activity, p, settings.kafka_timeout);
@@ -157,6 +164,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             break;
         }
         const std::int64_t start = meta ? meta->next_offset : 0;
+        if (settings.metrics) settings.metrics->restore_progress_ratio(p).Set(1);
         partitions.insert_or_assign(p, std::move(st));
         return start;
     }
@@ -203,11 +211,15 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
                 store.apply_changelog(p, chunk);
                 restored += chunk.size();
                 chunk.clear();
+                if (settings.metrics && high > low)
+                    settings.metrics->restore_progress_ratio(p).Set(static_cast<double>(position - low) /
+                                                                    static_cast<double>(high - low));
             }
         }
         store.apply_changelog(p, chunk);
         restored += chunk.size();
         reader->close();
+        if (settings.metrics) settings.metrics->restore_records().Increment(static_cast<double>(restored));
         fmt::print(stderr, "posd: partition {} restored from {} changelog records\n", p, restored);
         std::lock_guard lock(counts_mutex);
         ++totals.restored_partitions;
@@ -219,12 +231,14 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         if (it == partitions.end()) return;
         flush(it->second); // finish what was consumed before letting go
         partitions.erase(it);
+        if (settings.metrics) settings.metrics->forget_partition(p);
     }
 
     // ---- batches ----
 
     void flush(partition_state& st) {
         if (st.pending.empty()) return;
+        const auto started = std::chrono::steady_clock::now();
         std::vector<engine::input_record> records;
         records.reserve(st.pending.size());
         for (const auto& m : st.pending) {
@@ -237,7 +251,9 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
                                                       type ? std::optional<std::string_view>(*type) : std::nullopt));
             records.push_back(std::move(in));
         }
+        const auto apply_started = std::chrono::steady_clock::now();
         engine::write_set ws = st.engine->apply(store.partition(st.partition), records, now_ms());
+        const auto applied = std::chrono::steady_clock::now();
 
         std::vector<store::outbox_message> outbox;
         outbox.reserve(ws.events.size());
@@ -275,8 +291,24 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         for (auto& r : log)
             msgs.push_back({settings.topics.changelog, st.partition, std::move(r.key), r.value.value_or(""), {},
                             !r.value.has_value()});
+        const auto stored = std::chrono::steady_clock::now();
         st.publisher->publish(msgs, settings.topics.activity, st.partition, ws.meta.next_offset, batch_id,
                               settings.kafka_timeout);
+        if (ops::service_metrics* mx = settings.metrics) {
+            using seconds = std::chrono::duration<double>;
+            const auto published = std::chrono::steady_clock::now();
+            mx->records_consumed(st.partition).Increment(static_cast<double>(ws.counts.records_in));
+            mx->records_applied().Increment(static_cast<double>(ws.counts.applied));
+            mx->records_duplicate().Increment(static_cast<double>(ws.counts.duplicates));
+            for (const auto& e : ws.events)
+                if (const auto* d = std::get_if<model::dead_letter>(&e))
+                    mx->records_rejected(model::reason_code(d->reject.reason)).Increment();
+            mx->batch_seconds().Observe(seconds(stored - started).count());
+            mx->transaction_commit_seconds().Observe(seconds(published - stored).count());
+            // The engine's time per record of this batch (reads through RocksDB included).
+            mx->apply_latency_seconds().Observe(seconds(applied - apply_started).count() /
+                                                static_cast<double>(std::max<std::size_t>(1, st.pending.size())));
+        }
         st.pending.clear();
         std::lock_guard lock(counts_mutex);
         totals.records += ws.counts;

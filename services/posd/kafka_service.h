@@ -12,6 +12,7 @@
 #include "engine/config.h"
 #include "engine/reference_data.h"
 #include "engine/state.h"
+#include "ops/metrics.h"
 #include "store/store.h"
 #include "stream/batch_publisher.h"
 
@@ -45,6 +46,7 @@ struct kafka_service_settings {
     std::size_t batch_records_max = 500;
     std::chrono::milliseconds batch_wait_max{5};
     std::chrono::milliseconds kafka_timeout{30'000};
+    ops::service_metrics* metrics = nullptr; // optional; must outlive the service
 };
 
 struct service_counts {

@@ -40,7 +40,9 @@ int main(int argc, char** argv) {
         ("bootstrap-servers", po::value(&kafka_options.bootstrap_servers), "--kafka: brokers (default: start an embedded mock cluster)")
         ("partitions", po::value(&kafka_options.partitions)->default_value(4), "--kafka, embedded: partitions per topic")
         ("state-dir", po::value(&kafka_options.state_dir), "--kafka: RocksDB directory (default: a fresh temporary one)")
-        ("exit-when-done", po::bool_switch(&kafka_options.exit_when_done), "--kafka: exit once the replayed records are all accounted for");
+        ("exit-when-done", po::bool_switch(&kafka_options.exit_when_done), "--kafka: exit once the replayed records are all accounted for")
+        ("http-address", po::value(&kafka_options.http_address)->default_value("127.0.0.1"), "--kafka: HTTP listen address")
+        ("http-port", po::value(&kafka_options.http_port)->default_value(0), "--kafka: HTTP port (0: any free port, printed as http=ADDRESS:PORT)");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, opts), vm);
