@@ -112,6 +112,8 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             c->unassign();
         }
         if (settings.metrics) settings.metrics->partitions_assigned().Set(static_cast<double>(partitions.size()));
+        std::lock_guard lock(counts_mutex);
+        totals.partitions_assigned = partitions.size();
     }
 
     void set_ready(bool r) {

@@ -56,6 +56,7 @@ struct service_counts {
     std::uint64_t republished_batches = 0;
     std::uint64_t restored_partitions = 0;
     std::uint64_t changelog_records_restored = 0;
+    std::uint64_t partitions_assigned = 0; // now
 };
 
 class kafka_service {

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 using namespace posd;
 using namespace posd::service;
@@ -161,4 +162,57 @@ TEST_CASE("an instance with an empty disk restores the partitions from the chang
     CHECK(more.records.applied == 0);
     CHECK(more.records.duplicates == 174 + 6 + partitions);
     CHECK(more.records.rejected == 19);
+}
+
+TEST_CASE("two instances split the partitions; when one leaves the other takes over from the changelog") {
+    fixture f;
+    temp_dir dir;
+    auto store_a = f.open_store(dir.path / "a");
+    auto store_b = f.open_store(dir.path / "b");
+    std::atomic<bool> stop_a{false}, stop_b{false};
+    kafka_service a(f.settings, f.config, f.refdata, *store_a);
+    kafka_service b(f.settings, f.config, f.refdata, *store_b);
+    auto wait_for = [](const std::function<bool()>& cond) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (!cond() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return cond();
+    };
+
+    std::thread ta([&] { a.run(stop_a); });
+    REQUIRE(wait_for([&] { return a.counts().partitions_assigned == partitions && a.ready(); }));
+    std::thread tb([&] { b.run(stop_b); });
+    // Cooperative rebalancing moves some partitions to b.
+    REQUIRE(wait_for([&] {
+        return b.counts().partitions_assigned > 0 &&
+               a.counts().partitions_assigned + b.counts().partitions_assigned == partitions && a.ready() && b.ready();
+    }));
+
+    const std::uint64_t produced = f.produce_sample();
+    REQUIRE(wait_for([&] { return a.counts().records.records_in + b.counts().records.records_in >= produced; }));
+    const service_counts a1 = a.counts(), b1 = b.counts();
+    CHECK(a1.records.records_in > 0);
+    CHECK(b1.records.records_in > 0);
+    CHECK(a1.records.records_in + b1.records.records_in == produced);
+    CHECK(a1.records.applied + b1.records.applied == 174 + partitions);
+    CHECK(a1.records.duplicates + b1.records.duplicates == 6);
+    CHECK(a1.records.rejected + b1.records.rejected == 19);
+
+    // b leaves the group: a gets b's partitions back, finds its local copy
+    // of them behind the group and restores them from the changelog.
+    stop_b = true;
+    tb.join();
+    REQUIRE(wait_for([&] { return a.counts().partitions_assigned == partitions && a.ready(); }));
+    CHECK(a.counts().restored_partitions == b1.partitions_assigned);
+
+    // The whole sample again: all of it lands on a, and none of it applies.
+    REQUIRE(f.produce_sample() == produced);
+    REQUIRE(wait_for([&] { return a.counts().records.records_in >= a1.records.records_in + produced; }));
+    const service_counts a2 = a.counts();
+    stop_a = true;
+    ta.join();
+    CHECK(a2.records.records_in - a1.records.records_in == produced);
+    CHECK(a2.records.applied == a1.records.applied);
+    CHECK(a2.records.duplicates - a1.records.duplicates == 174 + 6 + partitions);
+    CHECK(a2.records.rejected - a1.records.rejected == 19);
 }
