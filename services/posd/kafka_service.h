@@ -13,6 +13,7 @@
 #include "engine/reference_data.h"
 #include "engine/state.h"
 #include "ops/metrics.h"
+#include "replay.h"
 #include "store/store.h"
 #include "stream/batch_publisher.h"
 
@@ -27,19 +28,10 @@
 
 namespace posd::service {
 
-struct kafka_topics {
-    std::string activity = "activity";
-    std::string position_updated = "position.updated";
-    std::string market_value = "market-value";
-    std::string margin_updated = "margin.updated";
-    std::string dead_letter = "activity.dlq";
-    std::string changelog = "posd.changelog";
-};
-
 struct kafka_service_settings {
     std::map<std::string, std::string> kafka; // librdkafka properties (bootstrap.servers, security...)
     std::map<std::string, std::string> consumer_kafka; // consumer-only properties on top
-    kafka_topics topics;
+    topic_names topics;
     std::string group_id = "posd";
     std::string instance_id = "posd";
     stream::delivery_mode mode = stream::delivery_mode::transactional;

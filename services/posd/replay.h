@@ -21,6 +21,7 @@ struct topic_names {
     std::string market_value = "market-value";
     std::string margin_updated = "margin.updated";
     std::string dead_letter = "activity.dlq";
+    std::string changelog = "posd.changelog"; // the Kafka service's state changelog
 };
 
 struct replay_result {

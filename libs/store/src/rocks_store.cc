@@ -748,18 +748,29 @@ std::optional<model::managed_position> rocks_store::find_managed_position(std::i
     return impl_->load<model::managed_position>(key);
 }
 
-std::vector<model::position> rocks_store::account_positions(std::int32_t p, std::string_view account_key) const {
-    std::vector<model::position> out;
+namespace {
+// Every value under one account's keys of a tag: the account key, then the
+// separator that ends it ('|' before a position key's sub-account, '\0'
+// before a concentration's cusip), so that base 45678 never matches 456789.
+template <typename T, typename Impl>
+std::vector<T> account_values(const Impl& s, std::int32_t p, keys::tag t, std::string_view account_key,
+                              char separator) {
+    std::vector<T> out;
     std::string prefix;
-    keys::write_key(prefix, p, tag::position, account_key);
-    prefix.push_back('|');
-    impl_->scan_prefix(prefix, [&](std::string_view key, std::string_view value) {
+    keys::write_key(prefix, p, t, account_key);
+    prefix.push_back(separator);
+    s.scan_prefix(prefix, [&](std::string_view key, std::string_view value) {
         if (!codec::decode_state(value, out.emplace_back()))
-            throw store_error(fmt::format("rocks_store at {}: unreadable value of {}", impl_->options.path,
-                                          keys::describe(key)));
+            throw store_error(
+                fmt::format("rocks_store at {}: unreadable value of {}", s.options.path, keys::describe(key)));
         return true;
     });
     return out;
+}
+} // namespace
+
+std::vector<model::position> rocks_store::account_positions(std::int32_t p, std::string_view account_key) const {
+    return account_values<model::position>(*impl_, p, tag::position, account_key, '|');
 }
 
 std::optional<model::margin_balance> rocks_store::find_balance(std::int32_t p, std::string_view account_key) const {
@@ -770,17 +781,7 @@ std::optional<model::margin_balance> rocks_store::find_balance(std::int32_t p, s
 
 std::vector<model::portfolio_concentration> rocks_store::account_concentrations(std::int32_t p,
                                                                                 std::string_view account_key) const {
-    std::vector<model::portfolio_concentration> out;
-    std::string prefix;
-    keys::write_key(prefix, p, tag::concentration, account_key);
-    prefix.push_back('\0');
-    impl_->scan_prefix(prefix, [&](std::string_view key, std::string_view value) {
-        if (!codec::decode_state(value, out.emplace_back()))
-            throw store_error(fmt::format("rocks_store at {}: unreadable value of {}", impl_->options.path,
-                                          keys::describe(key)));
-        return true;
-    });
-    return out;
+    return account_values<model::portfolio_concentration>(*impl_, p, tag::concentration, account_key, '\0');
 }
 
 std::size_t rocks_store::applied_id_count(std::int32_t p) const {
