@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <exception>
 #include <stdexcept>
 #include <vector>
 
@@ -62,6 +63,9 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     mutable std::mutex counts_mutex;
     service_counts totals;
     std::string incarnation; // makes batch ids unique across restarts
+    // An exception must not unwind through librdkafka's C frames: the
+    // rebalance callback parks it here and run() rethrows it.
+    std::exception_ptr callback_error;
 
     impl(kafka_service_settings s, const engine::engine_config& c, const engine::reference_data& r,
          store::rocks_store& st, std::atomic<bool>& rd)
@@ -91,12 +95,24 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         if (!consumer) throw std::runtime_error("cannot create the consumer: " + err);
         if (RdKafka::ErrorCode e = consumer->subscribe({settings.topics.activity}); e != RdKafka::ERR_NO_ERROR)
             throw std::runtime_error("subscribe to " + settings.topics.activity + ": " + RdKafka::err2str(e));
+        // Ready means no assigned partition is being recovered: true with
+        // none assigned (an idle member of a large group), false from an
+        // assignment until its partitions are recovered.
+        set_ready(true);
     }
 
     // ---- assignment and recovery (README.md, "The exactly-once protocol") ----
 
     void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                       std::vector<RdKafka::TopicPartition*>& parts) override {
+        try {
+            rebalance(c, err, parts);
+        } catch (...) {
+            if (!callback_error) callback_error = std::current_exception();
+        }
+    }
+
+    void rebalance(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err, std::vector<RdKafka::TopicPartition*>& parts) {
         if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
             set_ready(false);
             for (RdKafka::TopicPartition* tp : parts) tp->set_offset(assign(tp->partition()));
@@ -331,6 +347,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         while (!stop.load()) {
             std::unique_ptr<RdKafka::Message> m(consumer->consume(static_cast<int>(
                 std::max<std::int64_t>(1, settings.batch_wait_max.count()))));
+            if (callback_error) std::rethrow_exception(callback_error);
             if (m->err() == RdKafka::ERR_NO_ERROR) {
                 auto it = partitions.find(m->partition());
                 if (it != partitions.end()) {

@@ -67,7 +67,8 @@ public:
     void run(const std::atomic<bool>& stop, const std::function<bool(const service_counts&)>& until = {});
 
     service_counts counts() const;
-    // True when every assigned partition has been recovered (readyz).
+    // True when no assigned partition is being recovered (readyz): from the
+    // subscription on, except between an assignment and its recovery.
     bool ready() const { return ready_.load(); }
 
 private:
