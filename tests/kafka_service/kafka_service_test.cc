@@ -164,7 +164,7 @@ TEST_CASE("an instance with an empty disk restores the partitions from the chang
     CHECK(more.records.rejected == 19);
 }
 
-TEST_CASE("two instances split the partitions; when one leaves the other takes over from the changelog") {
+TEST_CASE("two instances split the partitions, when one leaves the other takes over from the changelog") {
     fixture f;
     temp_dir dir;
     auto store_a = f.open_store(dir.path / "a");

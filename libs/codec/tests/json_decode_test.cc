@@ -180,7 +180,7 @@ TEST_CASE("wrong JSON types are MALFORMED with the field name") {
     check_reject(d.decode_activity(R"({"activityId":"A","maxxKeyCode":"BUY","firm":1234})"), reason::malformed, "firm");
 }
 
-TEST_CASE("switches accept true/false or strings; eventTime strings or integers") {
+TEST_CASE("switches accept true/false or strings, eventTime strings or integers") {
     json_decoder d;
     auto rec = activity(d.decode_activity(record(R"(,"bondRedeemSw":true,"acctTransferredSw":"Y","reverseSplitSw":false)")));
     CHECK(rec.bond_redeem_sw);
@@ -355,7 +355,7 @@ TEST_CASE("control records through JSON") {
                  reason::malformed, "businessDate");
 }
 
-TEST_CASE("a decoder is reused; decoded records own their data") {
+TEST_CASE("a decoder is reused, decoded records own their data") {
     json_decoder d;
     std::vector<posd::model::activity_record> records;
     for (int i = 0; i < 100; ++i) {

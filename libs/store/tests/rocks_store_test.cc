@@ -127,7 +127,7 @@ TEST_CASE("retention: applied ids are trimmed exactly like memory_state") {
     REQUIRE(rebuilt->applied_id_count(0) == mem.applied_id_count(0));
 }
 
-TEST_CASE("outbox: each commit replaces the partition's outbox; clear_outbox empties it") {
+TEST_CASE("outbox: each commit replaces the partition's outbox, clear_outbox empties it") {
     temp_dir dir;
     auto store = rocks_store::open(test_options(dir.sub("db"), 100));
     REQUIRE(store->outbox(0).empty());
@@ -168,7 +168,7 @@ TEST_CASE("outbox: each commit replaces the partition's outbox; clear_outbox emp
     REQUIRE(store->outbox(0).empty());
 }
 
-TEST_CASE("batch ids: the last batch's id is state (changelog included); the outbox keeps the one before") {
+TEST_CASE("batch ids: the last batch's id is state (changelog included), the outbox keeps the one before") {
     temp_dir dir;
     auto store = rocks_store::open(test_options(dir.sub("db"), 100));
     CHECK(store->last_batch_id(0).empty());
@@ -238,7 +238,7 @@ TEST_CASE("changelog topic: the stored outbox carries the batch's changelog reco
     CHECK(replay == log);
 }
 
-TEST_CASE("fault hook: a throw before the write leaves nothing; after the write the batch is durable") {
+TEST_CASE("fault hook: a throw before the write leaves nothing, after the write the batch is durable") {
     temp_dir dir;
     std::string fail_at;
     auto options = test_options(dir.sub("db"), 100);
