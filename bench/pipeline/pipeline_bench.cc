@@ -133,26 +133,16 @@ int main(int argc, char** argv) {
     // The service on the embedded cluster.
     stream::embedded_cluster cluster;
     service::kafka_service_settings s;
-    for (const std::string* t : {&s.topics.activity, &s.topics.position_updated, &s.topics.market_value,
-                                 &s.topics.margin_updated, &s.topics.dead_letter, &s.topics.changelog})
-        cluster.create_topic(*t, static_cast<int>(o.partitions));
+    service::create_service_topics(cluster, s.topics, static_cast<int>(o.partitions));
     s.kafka["bootstrap.servers"] = cluster.bootstrap_servers();
     s.consumer_kafka["session.timeout.ms"] = "6000";
     s.mode = stream::delivery_mode::at_least_once;
     s.batch_records_max = o.batch;
     {
-        std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-        std::string err;
-        conf->set("bootstrap.servers", cluster.bootstrap_servers(), err);
-        conf->set("partitioner", "murmur2_random", err);
-        conf->set("linger.ms", "5", err);
-        std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
-        for (const auto& it : items) {
-            while (producer->produce(s.topics.activity, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                                     const_cast<char*>(it.value.data()), it.value.size(), it.key.data(),
-                                     it.key.size(), 0, nullptr, nullptr) == RdKafka::ERR__QUEUE_FULL)
-                producer->poll(50);
-        }
+        auto producer =
+            stream::make_producer({{"bootstrap.servers", cluster.bootstrap_servers()}, {"linger.ms", "5"}});
+        for (const auto& it : items)
+            stream::produce_message(*producer, {s.topics.activity, RdKafka::Topic::PARTITION_UA, it.key, it.value, {}});
         producer->flush(60'000);
     }
     std::string tmpl = (std::filesystem::temp_directory_path() / "posd-pipeline-XXXXXX").string();

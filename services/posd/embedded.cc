@@ -75,6 +75,12 @@ void add_query_routes(ops::http_server& http, store::rocks_store& store, std::in
 
 } // namespace
 
+void create_service_topics(stream::embedded_cluster& cluster, const topic_names& topics, int partitions) {
+    for (const std::string* t : {&topics.activity, &topics.position_updated, &topics.market_value,
+                                 &topics.margin_updated, &topics.dead_letter, &topics.changelog})
+        cluster.create_topic(*t, partitions);
+}
+
 std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic) {
     std::string err;
     std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&producer, topic, nullptr, err));
@@ -98,26 +104,13 @@ std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic
 std::uint64_t produce_activity_file(const std::string& path, const std::string& bootstrap, const std::string& topic) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error(fmt::format("cannot open activity file {}", path));
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    std::string err;
-    // murmur2: the Java client's partitioner, which the store's queries assume.
-    for (auto [k, v] : {std::pair{"bootstrap.servers", bootstrap.c_str()}, std::pair{"partitioner", "murmur2_random"},
-                        std::pair{"enable.idempotence", "true"}})
-        if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(err);
-    std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
-    if (!producer) throw std::runtime_error("cannot create the producer: " + err);
+    auto producer = stream::make_producer({{"bootstrap.servers", bootstrap}});
     const std::int32_t partitions = partitions_of(*producer, topic);
     codec::decoder decoder;
     std::string line;
     std::uint64_t n = 0;
-    auto send = [&](std::int32_t partition, const std::string& key) {
-        for (;;) {
-            auto e = producer->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY, line.data(), line.size(),
-                                       key.data(), key.size(), 0, nullptr, nullptr);
-            if (e == RdKafka::ERR_NO_ERROR) break;
-            if (e != RdKafka::ERR__QUEUE_FULL) throw std::runtime_error("produce: " + RdKafka::err2str(e));
-            producer->poll(100);
-        }
+    auto send = [&](std::int32_t partition, std::string key) {
+        stream::produce_message(*producer, {topic, partition, std::move(key), line, {}});
         ++n;
     };
     while (std::getline(in, line)) {
@@ -145,9 +138,7 @@ int run_kafka(const kafka_run_options& o, const engine::engine_config& config,
     if (bootstrap.empty()) {
         cluster = std::make_unique<stream::embedded_cluster>(1);
         bootstrap = cluster->bootstrap_servers();
-        for (const std::string* t : {&s.topics.activity, &s.topics.position_updated, &s.topics.market_value,
-                                     &s.topics.margin_updated, &s.topics.dead_letter, &s.topics.changelog})
-            cluster->create_topic(*t, o.partitions);
+        create_service_topics(*cluster, s.topics, o.partitions);
         // The mock cluster implements neither transactions nor read_committed.
         s.mode = stream::delivery_mode::at_least_once;
         // It waits session.timeout.ms - 1000 on every group change.
@@ -183,13 +174,7 @@ int run_kafka(const kafka_run_options& o, const engine::engine_config& config,
     kafka_service service(s, config, refdata, *store);
     std::int32_t partition_count = o.partitions;
     if (!o.bootstrap_servers.empty()) {
-        std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-        std::string err;
-        for (const auto& [k, v] : s.kafka)
-            if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error("kafka." + k + ": " + err);
-        std::unique_ptr<RdKafka::Producer> probe(RdKafka::Producer::create(conf.get(), err));
-        if (!probe) throw std::runtime_error("cannot reach the brokers: " + err);
-        partition_count = partitions_of(*probe, s.topics.activity);
+        partition_count = partitions_of(*stream::make_producer(s.kafka), s.topics.activity);
     }
     ops::http_server::options ho;
     ho.address = o.http_address;

@@ -5,6 +5,7 @@
 #include "engine/config.h"
 #include "engine/reference_data.h"
 #include "kafka_service.h"
+#include "stream/embedded_cluster.h"
 
 #include <string>
 
@@ -27,6 +28,9 @@ namespace RdKafka {
 class Producer;
 }
 namespace posd::service {
+
+// Creates posd's activity, output and changelog topics in the embedded cluster.
+void create_service_topics(stream::embedded_cluster& cluster, const topic_names& topics, int partitions);
 
 // The number of partitions of `topic` (throws when it has none).
 std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic);

@@ -23,14 +23,6 @@ timestamp now_ms() {
                          .count()};
 }
 
-std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string>& props) {
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    std::string err;
-    for (const auto& [k, v] : props)
-        if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error("kafka." + k + ": " + err);
-    return conf;
-}
-
 std::optional<std::string> header(RdKafka::Message& m, const char* name) {
     const RdKafka::Headers* h = m.headers();
     if (!h) return std::nullopt;
@@ -87,7 +79,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         props["isolation.level"] = "read_committed";
         props["partition.assignment.strategy"] = "cooperative-sticky";
         props.try_emplace("client.id", settings.instance_id);
-        auto conf = make_conf(props);
+        auto conf = stream::make_conf(props);
         std::string err;
         if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK)
             throw std::runtime_error("rebalance_cb: " + err);
@@ -195,7 +187,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         props["group.id"] = settings.group_id + ".restore";
         props["enable.auto.commit"] = "false";
         props["isolation.level"] = "read_committed";
-        auto conf = make_conf(props);
+        auto conf = stream::make_conf(props);
         std::string err;
         std::unique_ptr<RdKafka::KafkaConsumer> reader(RdKafka::KafkaConsumer::create(conf.get(), err));
         if (!reader) throw std::runtime_error("cannot create the restore consumer: " + err);
@@ -278,8 +270,8 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         for (const auto& e : ws.events) {
             store::outbox_message m;
             m.partition = -1;
+            m.topic = topic_of(e, settings.topics);
             if (const auto* d = std::get_if<model::dead_letter>(&e)) {
-                m.topic = settings.topics.dead_letter;
                 m.key = d->key;
                 m.value = d->value;
                 m.headers = codec::dead_letter_headers(*d, settings.topics.activity);
@@ -287,11 +279,8 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
                 m.key = codec::event_key(e);
                 std::visit(
                     [&](const auto& ev) {
-                        using T = std::decay_t<decltype(ev)>;
-                        if constexpr (std::is_same_v<T, model::position_updated>) m.topic = settings.topics.position_updated;
-                        if constexpr (std::is_same_v<T, model::market_value_event>) m.topic = settings.topics.market_value;
-                        if constexpr (std::is_same_v<T, model::margin_updated>) m.topic = settings.topics.margin_updated;
-                        if constexpr (!std::is_same_v<T, model::dead_letter>) codec::encode_json(ev, m.value);
+                        if constexpr (!std::is_same_v<std::decay_t<decltype(ev)>, model::dead_letter>)
+                            codec::encode_json(ev, m.value);
                     },
                     e);
             }

@@ -26,30 +26,37 @@ void write_events(const engine::write_set& ws, const topic_names& topics, std::F
     std::string value;
     for (const auto& e : ws.events) {
         value.clear();
-        const std::string* topic = nullptr;
-        std::visit(
-            [&](const auto& ev) {
-                using T = std::decay_t<decltype(ev)>;
-                if constexpr (std::is_same_v<T, model::dead_letter>) {
-                    topic = &topics.dead_letter;
-                    value = ev.value;
-                    for (auto& [k, v] : codec::dead_letter_headers(ev, topics.activity))
-                        value += fmt::format("\t{}={}", k, v);
-                    ++result.rejected_by_reason[std::string(model::reason_code(ev.reject.reason))];
-                } else {
-                    if constexpr (std::is_same_v<T, model::position_updated>) topic = &topics.position_updated;
-                    if constexpr (std::is_same_v<T, model::market_value_event>) topic = &topics.market_value;
-                    if constexpr (std::is_same_v<T, model::margin_updated>) topic = &topics.margin_updated;
-                    codec::encode_json(ev, value);
-                }
-            },
-            e);
-        ++result.outputs_by_topic[*topic];
-        if (out) fmt::print(out, "{}\t{}\t{}\n", *topic, codec::event_key(e), value);
+        if (const auto* d = std::get_if<model::dead_letter>(&e)) {
+            value = d->value;
+            for (auto& [k, v] : codec::dead_letter_headers(*d, topics.activity)) value += fmt::format("\t{}={}", k, v);
+            ++result.rejected_by_reason[std::string(model::reason_code(d->reject.reason))];
+        } else {
+            std::visit(
+                [&](const auto& ev) {
+                    if constexpr (!std::is_same_v<std::decay_t<decltype(ev)>, model::dead_letter>)
+                        codec::encode_json(ev, value);
+                },
+                e);
+        }
+        const std::string& topic = topic_of(e, topics);
+        ++result.outputs_by_topic[topic];
+        if (out) fmt::print(out, "{}\t{}\t{}\n", topic, codec::event_key(e), value);
     }
 }
 
 } // namespace
+
+const std::string& topic_of(const model::output_event& event, const topic_names& topics) {
+    return std::visit(
+        [&](const auto& ev) -> const std::string& {
+            using T = std::decay_t<decltype(ev)>;
+            if constexpr (std::is_same_v<T, model::position_updated>) return topics.position_updated;
+            else if constexpr (std::is_same_v<T, model::market_value_event>) return topics.market_value;
+            else if constexpr (std::is_same_v<T, model::margin_updated>) return topics.margin_updated;
+            else return topics.dead_letter;
+        },
+        event);
+}
 
 replay_result replay_file(const std::string& path, const engine::engine_config& config,
                           const engine::reference_data& refdata, const topic_names& topics,

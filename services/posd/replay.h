@@ -8,6 +8,7 @@
 #include "engine/config.h"
 #include "engine/reference_data.h"
 #include "engine/state.h"
+#include "model/events.h"
 
 #include <cstdio>
 #include <map>
@@ -23,6 +24,9 @@ struct topic_names {
     std::string dead_letter = "activity.dlq";
     std::string changelog = "posd.changelog"; // the Kafka service's state changelog
 };
+
+// The topic an output event goes to.
+const std::string& topic_of(const model::output_event& event, const topic_names& topics);
 
 struct replay_result {
     engine::batch_counts counts;

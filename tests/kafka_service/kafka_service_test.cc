@@ -44,10 +44,7 @@ struct fixture {
     engine::reference_data refdata;
 
     fixture() {
-        for (const std::string* t : {&settings.topics.activity, &settings.topics.position_updated,
-                                     &settings.topics.market_value, &settings.topics.margin_updated,
-                                     &settings.topics.dead_letter, &settings.topics.changelog})
-            cluster.create_topic(*t, partitions);
+        create_service_topics(cluster, settings.topics, partitions);
         settings.kafka["bootstrap.servers"] = cluster.bootstrap_servers();
         settings.consumer_kafka["session.timeout.ms"] = "6000";
         settings.mode = stream::delivery_mode::at_least_once;

@@ -62,22 +62,51 @@ std::optional<committed_offset> fetch_committed(RdKafka::KafkaConsumer& consumer
     return c;
 }
 
+std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string>& properties) {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string err;
+    for (const auto& [k, v] : properties)
+        if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw kafka_error("kafka." + k + ": " + err);
+    return conf;
+}
+
+std::unique_ptr<RdKafka::Producer> make_producer(std::map<std::string, std::string> properties) {
+    properties.try_emplace("partitioner", "murmur2_random");
+    properties["enable.idempotence"] = "true";
+    auto conf = make_conf(properties);
+    std::string err;
+    std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+    if (!producer) throw kafka_error("cannot create the producer: " + err);
+    return producer;
+}
+
+void produce_message(RdKafka::Producer& producer, const kafka_message& m) {
+    RdKafka::Headers* headers = nullptr;
+    if (!m.headers.empty()) {
+        headers = RdKafka::Headers::create();
+        for (const auto& [k, v] : m.headers) headers->add(k, v.data(), v.size());
+    }
+    for (;;) {
+        RdKafka::ErrorCode e = producer.produce(
+            m.topic, m.partition, RdKafka::Producer::RK_MSG_COPY,
+            m.null_value ? nullptr : const_cast<char*>(m.value.data()), m.null_value ? 0 : m.value.size(),
+            m.key.data(), m.key.size(), 0, headers, nullptr);
+        if (e == RdKafka::ERR_NO_ERROR) return; // the producer owns the headers now
+        if (e == RdKafka::ERR__QUEUE_FULL) {
+            producer.poll(100);
+            continue;
+        }
+        delete headers;
+        throw kafka_error("produce to " + m.topic + ": " + RdKafka::err2str(e));
+    }
+}
+
 batch_publisher::batch_publisher(const std::map<std::string, std::string>& properties, std::string transactional_id,
                                  delivery_mode mode, RdKafka::KafkaConsumer& consumer)
     : mode_(mode), consumer_(consumer) {
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    std::string err;
-    auto set = [&](const std::string& k, const std::string& v) {
-        if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw kafka_error("kafka." + k + ": " + err);
-    };
-    // Keyed outputs land where the Java client would put them (murmur2), the
-    // partitioning the store's queries and other Kafka clients assume.
-    set("partitioner", "murmur2_random");
-    for (const auto& [k, v] : properties) set(k, v);
-    set("enable.idempotence", "true");
-    if (mode == delivery_mode::transactional) set("transactional.id", transactional_id);
-    producer_.reset(RdKafka::Producer::create(conf.get(), err));
-    if (!producer_) throw kafka_error("cannot create the producer: " + err);
+    auto props = properties;
+    if (mode == delivery_mode::transactional) props["transactional.id"] = std::move(transactional_id);
+    producer_ = make_producer(std::move(props));
 }
 
 batch_publisher::~batch_publisher() = default;
@@ -88,32 +117,12 @@ void batch_publisher::init(std::chrono::milliseconds timeout) {
         fail(*producer_, std::move(e), "init_transactions");
 }
 
-void batch_publisher::produce_all(std::span<const kafka_message> messages) {
-    for (const auto& m : messages) {
-        RdKafka::Headers* headers = RdKafka::Headers::create();
-        for (const auto& [k, v] : m.headers) headers->add(k, v.data(), v.size());
-        for (;;) {
-            RdKafka::ErrorCode e = producer_->produce(
-                m.topic, m.partition, RdKafka::Producer::RK_MSG_COPY,
-                m.null_value ? nullptr : const_cast<char*>(m.value.data()), m.null_value ? 0 : m.value.size(),
-                m.key.data(), m.key.size(), 0, headers, nullptr);
-            if (e == RdKafka::ERR_NO_ERROR) break; // the producer owns the headers now
-            if (e == RdKafka::ERR__QUEUE_FULL) {
-                producer_->poll(100);
-                continue;
-            }
-            delete headers;
-            throw kafka_error("produce to " + m.topic + ": " + RdKafka::err2str(e));
-        }
-    }
-}
-
 void batch_publisher::publish(std::span<const kafka_message> messages, const std::string& input_topic,
                               std::int32_t input_partition, std::int64_t next_offset, std::string_view batch_id,
                               std::chrono::milliseconds timeout) {
     offset_list offsets(input_topic, input_partition, next_offset, batch_id);
     if (mode_ == delivery_mode::at_least_once) {
-        produce_all(messages);
+        for (const auto& m : messages) produce_message(*producer_, m);
         if (RdKafka::ErrorCode e = producer_->flush(ms(timeout)); e != RdKafka::ERR_NO_ERROR)
             throw kafka_error(std::string("flush: ") + RdKafka::err2str(e));
         if (rd_kafka_resp_err_t e = rd_kafka_commit(consumer_.c_ptr(), offsets.list, 0);
@@ -122,7 +131,7 @@ void batch_publisher::publish(std::span<const kafka_message> messages, const std
         return;
     }
     if (std::unique_ptr<RdKafka::Error> e{producer_->begin_transaction()}) fail(*producer_, std::move(e), "begin");
-    produce_all(messages);
+    for (const auto& m : messages) produce_message(*producer_, m);
     rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer_.c_ptr());
     rd_kafka_error_t* se = rd_kafka_send_offsets_to_transaction(producer_->c_ptr(), offsets.list, group, ms(timeout));
     rd_kafka_consumer_group_metadata_destroy(group);

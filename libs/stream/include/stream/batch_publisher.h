@@ -31,6 +31,7 @@
 #include <vector>
 
 namespace RdKafka {
+class Conf;
 class KafkaConsumer;
 class Producer;
 } // namespace RdKafka
@@ -59,6 +60,19 @@ struct fenced_error : std::runtime_error {
 struct kafka_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+
+// librdkafka settings as a Conf; a setting librdkafka refuses throws
+// kafka_error naming it as posd's configuration does ("kafka.<key>: ...").
+std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string>& properties);
+
+// A producer as posd's producers all are: murmur2 partitioning (the Java
+// client's, which the store's queries assume; `properties` may override it)
+// and idempotence (always on).
+std::unique_ptr<RdKafka::Producer> make_producer(std::map<std::string, std::string> properties);
+
+// Produces one message (copied), waiting while the local queue is full.
+// Throws kafka_error on any other failure.
+void produce_message(RdKafka::Producer& producer, const kafka_message& m);
 
 struct committed_offset {
     std::int64_t offset = 0;
@@ -91,7 +105,6 @@ public:
     delivery_mode mode() const { return mode_; }
 
 private:
-    void produce_all(std::span<const kafka_message> messages);
     std::unique_ptr<RdKafka::Producer> producer_;
     delivery_mode mode_;
     RdKafka::KafkaConsumer& consumer_;
