@@ -131,7 +131,15 @@ void batch_publisher::publish(std::span<const kafka_message> messages, const std
         return;
     }
     if (std::unique_ptr<RdKafka::Error> e{producer_->begin_transaction()}) fail(*producer_, std::move(e), "begin");
-    for (const auto& m : messages) produce_message(*producer_, m);
+    try {
+        for (const auto& m : messages) produce_message(*producer_, m);
+    } catch (const kafka_error& e) {
+        // A message refused on the spot (too large, say): end the open
+        // transaction so that the next publish can begin one.
+        std::unique_ptr<RdKafka::Error> a(producer_->abort_transaction(ms(timeout)));
+        if (a && a->is_fatal()) throw fenced_error(std::string(e.what()) + "; abort: " + a->str());
+        throw;
+    }
     rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer_.c_ptr());
     rd_kafka_error_t* se = rd_kafka_send_offsets_to_transaction(producer_->c_ptr(), offsets.list, group, ms(timeout));
     rd_kafka_consumer_group_metadata_destroy(group);
