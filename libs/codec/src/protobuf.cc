@@ -437,12 +437,14 @@ void to_proto(const model::partition_meta& p, v1::PartitionMeta& m) {
     m.set_next_offset(p.next_offset);
     if (p.business_date) put(m.mutable_business_date(), *p.business_date);
     m.set_next_pending_sequence(p.next_pending_sequence);
+    for (std::int64_t o : p.revalued_through) m.add_revalued_through(o);
 }
 
 bool from_proto(const v1::PartitionMeta& m, model::partition_meta& p) {
     p.partition = m.partition();
     p.next_offset = m.next_offset();
     p.next_pending_sequence = m.next_pending_sequence();
+    p.revalued_through.assign(m.revalued_through().begin(), m.revalued_through().end());
     return read_optional_date(m.has_business_date(), m.business_date(), p.business_date);
 }
 

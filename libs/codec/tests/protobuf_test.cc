@@ -504,7 +504,9 @@ TEST_CASE("partition meta state round-trips exactly") {
     m.next_offset = 9'223'372'036'854'775'807LL;
     m.business_date = day("2024-03-15");
     m.next_pending_sequence = 12;
+    m.revalued_through = {0, 17, 9'000'000'000LL};
     CHECK(round_trip(m) == m);
+    CHECK(round_trip(m).revalued_through.size() == 3);
 
     model::partition_meta fresh;
     const auto back = round_trip(fresh);

@@ -807,4 +807,10 @@ write_set partition_engine::revalue(state_reader& state, std::string_view cusip,
     return b.finish();
 }
 
+write_set partition_engine::revalue(state_reader& state, std::span<const std::string> cusips, timestamp now) {
+    batch b(partition_, config_, refdata_, state, now);
+    for (const std::string& cusip : cusips) b.revalue_cusip(cusip);
+    return b.finish();
+}
+
 } // namespace posd::engine

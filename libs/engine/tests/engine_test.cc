@@ -481,6 +481,33 @@ TEST_CASE("a price change re-values every position in the cusip") {
     CHECK(events_of<model::margin_updated>(ws2).empty());
 }
 
+TEST_CASE("several cusips re-valued in one batch see each other's changes and keep the meta") {
+    fixture f;
+    f.run_one(fixture::rec("r1", "BUY", "12342", EQ, "10", "-100"));
+    f.run_one(fixture::rec("r2", "BUY", "12342", EQ2, "100", "-1000"));
+    f.run_one(fixture::rec("r3", "BUY", "22342", EQ2, "50", "-500"));
+    model::partition_meta before;
+    REQUIRE(f.state.load_meta(0, before));
+    f.ref.upsert(model::price{EQ, d("20"), d("10"), f.now});
+    f.ref.upsert(model::price{EQ2, d("12"), d("10"), f.now});
+    partition_engine e(0, f.config, f.ref);
+    const std::vector<std::string> cusips{EQ, EQ2};
+    auto ws = e.revalue(f.state, cusips, f.now);
+    CHECK(ws.counts.records_in == 0);
+    CHECK(ws.meta.next_offset == before.next_offset);
+    f.state.apply(ws);
+    CHECK(events_of<model::market_value_event>(ws).size() == 3);
+    CHECK(f.pos("12342", EQ).market_value == d("200"));
+    CHECK(f.pos("12342", EQ2).market_value == d("1200"));
+    CHECK(f.pos("22342", EQ2).market_value == d("600"));
+    // Account 12342 holds both cusips: a balance event after each, the
+    // second with both new values (as two records in one batch would).
+    const auto balances = events_of<model::margin_updated>(ws);
+    REQUIRE(balances.size() == 3);
+    CHECK(balances[1].balance.mv_td_long == d("1400"));
+    CHECK(f.bal("12342").mv_td_long == d("1400"));
+}
+
 TEST_CASE("the largest valid inputs value without overflow") {
     // price 1e8 x quantity 1e12 x factor 100 x contract size 1e4 = 1e26: the
     // caps in base/limits.h keep valuation inside a decimal, so its

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace posd::engine {
@@ -37,6 +38,8 @@ public:
     // security change, emitting market-value (and position/margin where the
     // valuation changed the requirement) events.
     write_set revalue(state_reader& state, std::string_view cusip, timestamp now);
+    // The same for several cusips in one write set (one batch).
+    write_set revalue(state_reader& state, std::span<const std::string> cusips, timestamp now);
 
     std::int32_t partition() const { return partition_; }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace posd::model {
 
@@ -136,6 +137,10 @@ struct partition_meta {
     std::int64_t next_offset = 0;        // first input offset not yet applied
     std::optional<date> business_date;   // unset until the first record
     std::uint64_t next_pending_sequence = 1;
+    // Next offset of each partition of the prices topic, then of the
+    // securities topic, whose changes the partition's positions reflect
+    // (services/posd keeps it; the engine carries it through untouched).
+    std::vector<std::int64_t> revalued_through;
     friend bool operator==(const partition_meta&, const partition_meta&) = default;
 };
 
