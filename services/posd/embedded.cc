@@ -1,10 +1,14 @@
 #include "embedded.h"
+#include "queries.h"
 
 #include "codec/decoder.h"
 #include "codec/json_encode.h"
 #include "model/keys.h"
 #include "ops/http_server.h"
+#include "ops/json_text.h"
+#include "ops/log.h"
 #include "ops/metrics.h"
+#include "refdata_files.h"
 #include "store/partitioner.h"
 #include "store/store.h"
 #include "stream/embedded_cluster.h"
@@ -20,6 +24,8 @@
 #include <memory>
 #include <optional>
 
+#include <unistd.h>
+
 namespace posd::service {
 
 namespace {
@@ -27,58 +33,36 @@ namespace {
 std::atomic<bool> stop_requested{false};
 extern "C" void on_signal(int) { stop_requested.store(true); }
 
-// Read-only queries over the store (README.md, "HTTP"). Positions and
-// balances are the JSON of the position.updated / margin.updated events.
-void add_query_routes(ops::http_server& http, store::rocks_store& store, std::int32_t partitions) {
-    auto partition_of = [partitions](std::string_view account) {
-        return store::kafka_partition_for_key(account, partitions);
-    };
-    auto position_json = [](const model::position& p) {
-        std::string out;
-        codec::encode_json(model::position_updated{p, {}, {}, timestamp{0}, timestamp{0}}, out);
-        return out;
-    };
-    http.route("/positions/{key}", [&store, partition_of, position_json](const ops::http_request& r) {
-        const std::string& key = r.param("key");
-        if (std::count(key.begin(), key.end(), '|') != 5)
-            return ops::http_response::error(400, "bad_key", "a position key is firm|ledger|branch|base|subAcctKey|cusip");
-        const std::string account = model::account_of(model::position_key{key}).value();
-        auto p = store.find_position(partition_of(account), key);
-        if (!p) return ops::http_response::error(404, "not_found", "no position " + model::mask_account(key));
-        return ops::http_response::json(position_json(*p));
-    });
-    http.route("/accounts/{account}/positions", [&store, partition_of, position_json](const ops::http_request& r) {
-        const std::string& account = r.param("account");
-        if (std::count(account.begin(), account.end(), '|') != 3)
-            return ops::http_response::error(400, "bad_key", "an account key is firm|ledger|branch|base");
-        auto positions = store.account_positions(partition_of(account), account);
-        if (positions.empty())
-            return ops::http_response::error(404, "not_found", "no positions for " + model::mask_account(account));
-        std::string body = "[";
-        for (const auto& p : positions) {
-            if (body.size() > 1) body += ',';
-            body += position_json(p);
-        }
-        return ops::http_response::json(body + "]");
-    });
-    http.route("/accounts/{account}/balance", [&store, partition_of](const ops::http_request& r) {
-        const std::string& account = r.param("account");
-        if (std::count(account.begin(), account.end(), '|') != 3)
-            return ops::http_response::error(400, "bad_key", "an account key is firm|ledger|branch|base");
-        auto b = store.find_balance(partition_of(account), account);
-        if (!b) return ops::http_response::error(404, "not_found", "no balance for " + model::mask_account(account));
-        std::string out;
-        codec::encode_json(model::margin_updated{*b, timestamp{0}}, out);
-        return ops::http_response::json(out);
-    });
-}
-
 } // namespace
 
-void create_service_topics(stream::embedded_cluster& cluster, const topic_names& topics, int partitions) {
-    for (const std::string* t : {&topics.activity, &topics.position_updated, &topics.market_value,
-                                 &topics.margin_updated, &topics.dead_letter, &topics.changelog})
+void create_service_topics(stream::embedded_cluster& cluster, const topic_names& topics, int partitions,
+                           const reference_topics& reference) {
+    for (const std::string* t :
+         {&topics.activity, &topics.position_updated, &topics.market_value, &topics.margin_updated,
+          &topics.dead_letter, &topics.changelog, &reference.bookkeeping_rules, &reference.products,
+          &reference.securities, &reference.margin_rules, &reference.prices})
         cluster.create_topic(*t, partitions);
+}
+
+topic_names service_topics(const ops::config& c) {
+    topic_names t;
+    t.activity = c.topics.activity;
+    t.position_updated = c.topics.position_updated;
+    t.market_value = c.topics.market_value;
+    t.margin_updated = c.topics.margin_updated;
+    t.dead_letter = c.topics.dead_letter;
+    t.changelog = c.topics.changelog;
+    return t;
+}
+
+reference_topics reference_topics_of(const ops::config& c) {
+    reference_topics t;
+    t.bookkeeping_rules = c.topics.refdata_bookkeeping_rules;
+    t.products = c.topics.refdata_products;
+    t.securities = c.topics.refdata_securities;
+    t.margin_rules = c.topics.refdata_margin_rules;
+    t.prices = c.topics.prices;
+    return t;
 }
 
 std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic) {
@@ -102,9 +86,14 @@ std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic
 // partition, as the end-of-day job sends it. Returns the number of records
 // produced.
 std::uint64_t produce_activity_file(const std::string& path, const std::string& bootstrap, const std::string& topic) {
+    return produce_activity_file(path, std::map<std::string, std::string>{{"bootstrap.servers", bootstrap}}, topic);
+}
+
+std::uint64_t produce_activity_file(const std::string& path, const std::map<std::string, std::string>& kafka,
+                                    const std::string& topic) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error(fmt::format("cannot open activity file {}", path));
-    auto producer = stream::make_producer({{"bootstrap.servers", bootstrap}});
+    auto producer = stream::make_producer(kafka);
     const std::int32_t partitions = partitions_of(*producer, topic);
     codec::decoder decoder;
     std::string line;
@@ -128,73 +117,123 @@ std::uint64_t produce_activity_file(const std::string& path, const std::string& 
     return n;
 }
 
-int run_kafka(const kafka_run_options& o, const engine::engine_config& config,
-              const engine::reference_data& refdata) {
+namespace {
+
+std::string host_name() {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "posd";
+    return buf;
+}
+
+void log_counts(std::string_view message, const service_counts& c) {
+    ops::log_info(message, {{"records_in", c.records.records_in},
+                            {"applied", c.records.applied},
+                            {"duplicates", c.records.duplicates},
+                            {"rejected", c.records.rejected},
+                            {"end_of_day", c.records.controls},
+                            {"batches", c.batches},
+                            {"outputs", c.outputs},
+                            {"revalue_batches", c.revalue_batches}});
+}
+
+} // namespace
+
+int run_service(const ops::config& cfg, const engine::engine_config& config) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     kafka_service_settings s;
+    s.topics = service_topics(cfg);
+    const reference_topics reference = reference_topics_of(cfg);
+    s.kafka = cfg.kafka;
     std::unique_ptr<stream::embedded_cluster> cluster;
-    std::string bootstrap = o.bootstrap_servers;
-    if (bootstrap.empty()) {
+    const bool embedded = !s.kafka.contains("bootstrap.servers");
+    if (embedded) {
         cluster = std::make_unique<stream::embedded_cluster>(1);
-        bootstrap = cluster->bootstrap_servers();
-        create_service_topics(*cluster, s.topics, o.partitions);
+        s.kafka["bootstrap.servers"] = cluster->bootstrap_servers();
+        create_service_topics(*cluster, s.topics, static_cast<int>(cfg.embedded_partitions), reference);
         // The mock cluster implements neither transactions nor read_committed.
         s.mode = stream::delivery_mode::at_least_once;
         // It waits session.timeout.ms - 1000 on every group change.
         s.consumer_kafka["session.timeout.ms"] = "6000";
+        ops::log_info("embedded Kafka-protocol cluster started",
+                      {{"bootstrap_servers", s.kafka["bootstrap.servers"]}, {"partitions", cfg.embedded_partitions}});
     }
+    const std::string bootstrap = s.kafka["bootstrap.servers"];
     std::printf("bootstrap.servers=%s\n", bootstrap.c_str());
     std::fflush(stdout);
-    s.kafka["bootstrap.servers"] = bootstrap;
-    s.batch_records_max = o.batch_records;
+    s.group_id = cfg.group_id;
+    s.instance_id = cfg.instance_id.empty() ? host_name() : cfg.instance_id;
+    s.batch_records_max = cfg.batch_records_max;
+    s.batch_wait_max = std::chrono::milliseconds(cfg.batch_wait_max_ms);
+    s.revalue_coalesce = std::chrono::milliseconds(cfg.revalue_coalesce_ms);
 
+    // The embedded cluster's topics and offsets die with the process, so no
+    // state may outlive it: a temporary directory, removed at exit.
     std::optional<std::filesystem::path> temp_state;
-    std::string state_dir = o.state_dir;
-    if (state_dir.empty()) {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "posd-state-XXXXXX").string();
+    if (embedded) {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "posd-embedded-state-XXXXXX").string();
         if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary state directory");
-        state_dir = tmpl;
-        temp_state = state_dir;
+        temp_state = tmpl;
     }
     store::store_options so;
-    so.path = state_dir;
+    so.path = temp_state ? temp_state->string() : cfg.state_dir;
     so.applied_ids_retained = config.applied_ids_retained;
     so.changelog_topic = s.topics.changelog;
+    so.block_cache_bytes = cfg.state_block_cache_mb << 20;
+    so.write_buffer_bytes = cfg.state_write_buffer_mb << 20;
     auto store = store::rocks_store::open(so);
+    ops::log_info("state opened", {{"dir", so.path}});
+
+    if (!cfg.refdata_dir.empty()) {
+        const refdata_load_result r = produce_reference_dir(cfg.refdata_dir, s.kafka, reference);
+        for (const std::string& p : r.problems) ops::log_warn("reference file line skipped", {{"problem", p}});
+        ops::log_info("reference files produced", {{"dir", cfg.refdata_dir}, {"records", r.loaded}});
+    }
+    reference_tables tables(s.kafka, reference, s.kafka_timeout);
+    tables.load();
+    {
+        const reference_counts rc = tables.counts();
+        ops::log_info("reference data loaded", {{"records", rc.applied}, {"skipped", rc.rejected}});
+    }
+    s.tables = &tables;
 
     std::uint64_t produced = 0;
-    if (!o.replay_file.empty()) {
-        produced = produce_activity_file(o.replay_file, bootstrap, s.topics.activity);
-        fmt::print(stderr, "posd: produced {} records from {} to {}\n", produced, o.replay_file, s.topics.activity);
+    if (!cfg.replay_file.empty()) {
+        produced = produce_activity_file(cfg.replay_file, s.kafka, s.topics.activity);
+        ops::log_info("activity file produced",
+                      {{"file", cfg.replay_file}, {"records", produced}, {"topic", s.topics.activity}});
     }
 
     ops::service_metrics metrics;
     s.metrics = &metrics;
-    kafka_service service(s, config, refdata, *store);
-    std::int32_t partition_count = o.partitions;
-    if (!o.bootstrap_servers.empty()) {
-        partition_count = partitions_of(*stream::make_producer(s.kafka), s.topics.activity);
-    }
+    const std::int32_t partition_count = partitions_of(*stream::make_producer(s.kafka), s.topics.activity);
+    kafka_service service(s, config, tables.data(), *store);
     ops::http_server::options ho;
-    ho.address = o.http_address;
-    ho.port = o.http_port;
+    ho.address = cfg.http_address;
+    ho.port = cfg.http_port;
     ho.ready = [&service] { return service.ready(); };
     ho.metrics = &metrics;
     ops::http_server http(ho);
     add_query_routes(http, *store, partition_count);
     http.start();
-    std::printf("http=%s:%u\n", o.http_address.c_str(), static_cast<unsigned>(http.port()));
+    std::printf("http=%s:%u\n", cfg.http_address.c_str(), static_cast<unsigned>(http.port()));
     std::fflush(stdout);
-    std::function<bool(const service_counts&)> until;
-    if (o.exit_when_done) until = [&](const service_counts& c) { return c.records.records_in >= produced; };
+
+    // Once the replayed file is accounted for: exit (exit-when-done) or say
+    // so, with where to read the outputs.
+    bool announced = produced == 0;
+    auto until = [&](const service_counts& c) {
+        if (announced || c.records.records_in < produced) return false;
+        if (cfg.exit_when_done) return true;
+        announced = true;
+        log_counts("activity file applied; posd keeps running until SIGTERM", c);
+        ops::log_info("read the outputs", {{"command", fmt::format("kcat -b {} -C -t {} -o beginning -e", bootstrap,
+                                                                   s.topics.position_updated)}});
+        return false;
+    };
     service.run(stop_requested, until);
     const service_counts c = service.counts();
-    fmt::print(stderr,
-               "posd: kafka: records_in={} applied={} duplicates={} rejected={} (END_OF_DAY {}) batches={} "
-               "outputs={}\n",
-               c.records.records_in, c.records.applied, c.records.duplicates, c.records.rejected, c.records.controls,
-               c.batches, c.outputs);
+    log_counts("stopped", c);
     http.stop();
     store.reset();
     if (temp_state) std::filesystem::remove_all(*temp_state);

@@ -3,34 +3,28 @@
 // configured) or against real brokers.
 
 #include "engine/config.h"
-#include "engine/reference_data.h"
 #include "kafka_service.h"
+#include "ops/config.h"
+#include "reference_tables.h"
 #include "stream/embedded_cluster.h"
 
+#include <map>
 #include <string>
 
-namespace posd::service {
 
-struct kafka_run_options {
-    std::string bootstrap_servers; // empty: start the embedded cluster
-    int partitions = 4;            // topics created in the embedded cluster
-    std::string replay_file;       // produced to the activity topic first (empty: none)
-    std::string state_dir;         // RocksDB directory (empty: a fresh temporary one)
-    std::size_t batch_records = 500;
-    bool exit_when_done = false;   // stop once every produced record is accounted for
-    std::string http_address = "127.0.0.1";
-    std::uint16_t http_port = 0;   // 0: any free port (printed as http=ADDRESS:PORT)
-    bool quiet = false;
-};
-
-}
 namespace RdKafka {
 class Producer;
 }
 namespace posd::service {
 
-// Creates posd's activity, output and changelog topics in the embedded cluster.
-void create_service_topics(stream::embedded_cluster& cluster, const topic_names& topics, int partitions);
+// Creates posd's activity, output, changelog and reference topics in the
+// embedded cluster.
+void create_service_topics(stream::embedded_cluster& cluster, const topic_names& topics, int partitions,
+                           const reference_topics& reference = {});
+
+// The topic names of a configuration.
+topic_names service_topics(const ops::config& c);
+reference_topics reference_topics_of(const ops::config& c);
 
 // The number of partitions of `topic` (throws when it has none).
 std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic);
@@ -38,13 +32,18 @@ std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic
 // Produces every line of a JSON-lines activity file to `topic`, keyed by the
 // record's account key; a control record (END_OF_DAY) goes to every
 // partition. Returns the number of messages produced.
+// `kafka`: librdkafka properties (bootstrap.servers, security...).
+std::uint64_t produce_activity_file(const std::string& path, const std::map<std::string, std::string>& kafka,
+                                    const std::string& topic);
 std::uint64_t produce_activity_file(const std::string& path, const std::string& bootstrap, const std::string& topic);
 
-// Runs posd over Kafka until SIGINT/SIGTERM (or, with exit_when_done, until
-// the replayed records are all applied, skipped or rejected). Prints
-// `bootstrap.servers=...` on stdout, progress and the summary on stderr.
-// Returns the process exit code.
-int run_kafka(const kafka_run_options& options, const engine::engine_config& config,
-              const engine::reference_data& refdata);
+// posd's service mode as configured: with no kafka.bootstrap.servers, an
+// embedded cluster with its topics first. Produces refdata.dir and
+// replay.file (when set) to their topics, loads the reference tables, and
+// runs the Kafka service and the HTTP server until SIGINT/SIGTERM (or, with
+// exit-when-done, until the replayed records are all accounted for).
+// Prints `bootstrap.servers=...` and `http=ADDRESS:PORT` on stdout and logs
+// the rest. Returns the process exit code.
+int run_service(const ops::config& settings, const engine::engine_config& config);
 
 } // namespace posd::service

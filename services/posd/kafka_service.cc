@@ -4,12 +4,15 @@
 #include "codec/json_encode.h"
 #include "engine/engine.h"
 #include "model/keys.h"
+#include "ops/log.h"
 #include "stream/recovery.h"
 
 #include <fmt/format.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <exception>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -41,6 +44,10 @@ struct partition_state {
     std::vector<std::unique_ptr<RdKafka::Message>> pending;
     std::chrono::steady_clock::time_point first_pending{};
     std::uint64_t batch_sequence = 0;
+    // Cusips whose price or security changed and are not re-valued here
+    // yet, and when the first of them arrived.
+    std::set<std::string> revalue_pending;
+    std::chrono::steady_clock::time_point first_revalue_pending{};
 };
 
 struct kafka_service::impl : RdKafka::RebalanceCb {
@@ -58,6 +65,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     // An exception must not unwind through librdkafka's C frames: the
     // rebalance callback parks it here and run() rethrows it.
     std::exception_ptr callback_error;
+    std::chrono::steady_clock::time_point next_sample{}; // refdata poll, lag and state size
 
     impl(kafka_service_settings s, const engine::engine_config& c, const engine::reference_data& r,
          store::rocks_store& st, std::atomic<bool>& rd)
@@ -154,7 +162,8 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             committed ? std::optional(committed->offset) : std::nullopt,
             committed ? std::string_view(committed->metadata) : std::string_view(),
         });
-        fmt::print(stderr, "posd: partition {} assigned: {} ({})\n", p, stream::to_string(d.action), d.why);
+        ops::log_info("partition assigned",
+                      {{"partition", p}, {"recovery", stream::to_string(d.action)}, {"why", d.why}});
         switch (d.action) {
         case stream::recovery_action::current: break;
         case stream::recovery_action::republish_outbox: {
@@ -174,6 +183,12 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             break;
         }
         const std::int64_t start = meta ? meta->next_offset : 0;
+        if (settings.tables && meta) {
+            // Price and security changes this partition's state has not seen.
+            for (std::string& c : settings.tables->changed_since(meta->revalued_through))
+                st.revalue_pending.insert(std::move(c));
+            st.first_revalue_pending = std::chrono::steady_clock::now();
+        }
         if (settings.metrics) settings.metrics->restore_progress_ratio(p).Set(1);
         partitions.insert_or_assign(p, std::move(st));
         return start;
@@ -230,7 +245,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         restored += chunk.size();
         reader->close();
         if (settings.metrics) settings.metrics->restore_records().Increment(static_cast<double>(restored));
-        fmt::print(stderr, "posd: partition {} restored from {} changelog records\n", p, restored);
+        ops::log_info("partition restored", {{"partition", p}, {"changelog_records", restored}});
         std::lock_guard lock(counts_mutex);
         ++totals.restored_partitions;
         totals.changelog_records_restored += restored;
@@ -264,6 +279,33 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         const auto apply_started = std::chrono::steady_clock::now();
         engine::write_set ws = st.engine->apply(store.partition(st.partition), records, now_ms());
         const auto applied = std::chrono::steady_clock::now();
+        commit_and_publish(st, ws, started);
+        if (ops::service_metrics* mx = settings.metrics) {
+            // The engine's time per record of this batch (reads through RocksDB included).
+            mx->apply_latency_seconds().Observe(std::chrono::duration<double>(applied - apply_started).count() /
+                                                static_cast<double>(std::max<std::size_t>(1, st.pending.size())));
+        }
+        st.pending.clear();
+    }
+
+    // Re-values the partition's pending cusips in one batch.
+    void revalue(partition_state& st) {
+        flush(st); // records consumed before the change go first
+        const auto started = std::chrono::steady_clock::now();
+        const std::vector<std::string> cusips(st.revalue_pending.begin(), st.revalue_pending.end());
+        st.revalue_pending.clear();
+        engine::write_set ws = st.engine->revalue(store.partition(st.partition), cusips, now_ms());
+        commit_and_publish(st, ws, started);
+        ops::log_debug("re-valued", {{"partition", st.partition}, {"cusips", cusips.size()}});
+        std::lock_guard lock(counts_mutex);
+        ++totals.revalue_batches;
+        totals.cusips_revalued += cusips.size();
+    }
+
+    // Steps 2-4 of the protocol for one write set: encode, RocksDB, Kafka.
+    void commit_and_publish(partition_state& st, engine::write_set& ws, std::chrono::steady_clock::time_point started) {
+        // Every change read so far is re-valued here once none is pending.
+        if (settings.tables && st.revalue_pending.empty()) ws.meta.revalued_through = settings.tables->marks();
 
         std::vector<store::outbox_message> outbox;
         outbox.reserve(ws.events.size());
@@ -312,11 +354,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
                     mx->records_rejected(model::reason_code(d->reject.reason)).Increment();
             mx->batch_seconds().Observe(seconds(stored - started).count());
             mx->transaction_commit_seconds().Observe(seconds(published - stored).count());
-            // The engine's time per record of this batch (reads through RocksDB included).
-            mx->apply_latency_seconds().Observe(seconds(applied - apply_started).count() /
-                                                static_cast<double>(std::max<std::size_t>(1, st.pending.size())));
         }
-        st.pending.clear();
         std::lock_guard lock(counts_mutex);
         totals.records += ws.counts;
         ++totals.batches;
@@ -329,6 +367,39 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             if (!st.pending.empty() && (all || st.pending.size() >= settings.batch_records_max ||
                                         now - st.first_pending >= settings.batch_wait_max))
                 flush(st);
+    }
+
+    // Every 50 ms: new reference data (and the re-valuations it makes due),
+    // the lag gauges and the state size.
+    void sample() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now < next_sample) return;
+        next_sample = now + std::chrono::milliseconds(50);
+        if (settings.tables) {
+            const std::vector<std::string> changed = settings.tables->poll(std::chrono::milliseconds(0));
+            for (auto& [p, st] : partitions) {
+                if (changed.empty()) break;
+                if (st.revalue_pending.empty()) st.first_revalue_pending = now;
+                st.revalue_pending.insert(changed.begin(), changed.end());
+            }
+            for (auto& [p, st] : partitions)
+                if (!st.revalue_pending.empty() && now - st.first_revalue_pending >= settings.revalue_coalesce)
+                    revalue(st);
+        }
+        if (ops::service_metrics* mx = settings.metrics) {
+            for (const auto& [p, st] : partitions) {
+                std::int64_t low = 0, high = 0;
+                if (consumer->get_watermark_offsets(settings.topics.activity, p, &low, &high) != RdKafka::ERR_NO_ERROR ||
+                    high < 0)
+                    continue;
+                const auto meta = store.meta(p);
+                const std::int64_t next = meta ? meta->next_offset : low;
+                mx->consumer_lag(p).Set(static_cast<double>(std::max<std::int64_t>(0, high - next)));
+            }
+            const store::store_stats ss = store.stats();
+            mx->state_size_bytes().Set(static_cast<double>(ss.approximate_size_bytes));
+            mx->state_write_stalls().Set(static_cast<double>(ss.write_stall_count));
+        }
     }
 
     void run(const std::atomic<bool>& stop, const std::function<bool(const service_counts&)>& until) {
@@ -346,9 +417,10 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
                     if (st.pending.size() >= settings.batch_records_max) flush(st);
                 }
             } else if (m->err() != RdKafka::ERR__TIMED_OUT && m->err() != RdKafka::ERR__PARTITION_EOF) {
-                fmt::print(stderr, "posd: consumer: {}\n", m->errstr());
+                ops::log_warn("consumer", {{"error", m->errstr()}});
             }
             flush_due(false);
+            sample();
             if (until && until(counts())) break;
         }
         flush_due(true);

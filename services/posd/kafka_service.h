@@ -13,6 +13,7 @@
 #include "engine/reference_data.h"
 #include "engine/state.h"
 #include "ops/metrics.h"
+#include "reference_tables.h"
 #include "replay.h"
 #include "store/store.h"
 #include "stream/batch_publisher.h"
@@ -39,6 +40,13 @@ struct kafka_service_settings {
     std::chrono::milliseconds batch_wait_max{5};
     std::chrono::milliseconds kafka_timeout{30'000};
     ops::service_metrics* metrics = nullptr; // optional; must outlive the service
+    // The global reference tables, polled between batches; a price or
+    // security change re-values the cusip's positions in every assigned
+    // partition once `revalue_coalesce` has passed since the first change
+    // not yet re-valued there. Optional (tests pass fixed reference data);
+    // when set, the service's reference data must be tables->data().
+    reference_tables* tables = nullptr;
+    std::chrono::milliseconds revalue_coalesce{200};
 };
 
 struct service_counts {
@@ -49,6 +57,8 @@ struct service_counts {
     std::uint64_t restored_partitions = 0;
     std::uint64_t changelog_records_restored = 0;
     std::uint64_t partitions_assigned = 0; // now
+    std::uint64_t revalue_batches = 0;
+    std::uint64_t cusips_revalued = 0;     // summed over partitions
 };
 
 class kafka_service {

@@ -33,6 +33,8 @@ constexpr std::string_view config_key = "config";
 
 constexpr std::array<std::string_view, 5> log_level_words = {"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> log_format_words = {"json", "text"};
+constexpr std::array<std::string_view, 2> mode_words = {"service", "replay"};
+constexpr std::array<std::string_view, 2> yes_no_words = {"no", "yes"};
 
 // A value checked against its row: the text, and the number or date it holds.
 struct parsed_value {
@@ -94,6 +96,10 @@ E enum_from_word(const std::array<std::string_view, N>& words, std::string_view 
 // The table. Order is the order of --help and of the example file.
 const std::vector<setting_row>& rows() {
     static const std::vector<setting_row> table = {
+        choice_row("mode", "service", mode_words,
+                   "service: Kafka and RocksDB (the embedded cluster when kafka.bootstrap.servers is unset); "
+                   "replay: replay.file through the engine in memory, events on stdout",
+                   [](config& c, const parsed_value& v) { c.run_mode = enum_from_word<mode>(mode_words, v.text); }),
         text_row("topics.activity", "activity", "input topic: activity records and END_OF_DAY control records",
                  [](config& c, const parsed_value& v) { c.topics.activity = v.text; }),
         text_row("topics.position-updated", "position.updated", "output topic: full position after each change",
@@ -125,7 +131,8 @@ const std::vector<setting_row>& rows() {
         text_row("instance.id", "",
                  "this instance's stable name (transactional id, static membership); empty: the host name",
                  [](config& c, const parsed_value& v) { c.instance_id = v.text; }, true),
-        text_row("state.dir", "./posd-state", "directory of the RocksDB state",
+        text_row("state.dir", "./posd-state",
+                 "directory of the RocksDB state (the embedded cluster uses a temporary one, removed at exit)",
                  [](config& c, const parsed_value& v) { c.state_dir = v.text; }),
         count_row("state.block-cache-mb", "64", 1, 1024 * 1024, "RocksDB block cache size, MiB",
                   [](config& c, const parsed_value& v) { c.state_block_cache_mb = v.number; }),
@@ -155,10 +162,19 @@ const std::vector<setting_row>& rows() {
         count_row("embedded.partitions", "4", 1, 1024,
                   "partitions per topic of the embedded Kafka-protocol cluster (no kafka.bootstrap.servers)",
                   [](config& c, const parsed_value& v) { c.embedded_partitions = v.number; }),
-        text_row("refdata.dir", "data/sample", "directory of reference data files to load at start; empty: none",
+        text_row("refdata.dir", "",
+                 "reference data files (one JSON-lines file per kind) produced to the reference topics at start; "
+                 "empty: the sample data with the embedded cluster or in replay mode, none with brokers",
                  [](config& c, const parsed_value& v) { c.refdata_dir = v.text; }, true),
-        text_row("replay.file", "", "JSON-lines activity file to produce to the activity topic at start; empty: none",
+        text_row("replay.file", "",
+                 "JSON-lines activity file produced to the activity topic at start (replay mode: applied in "
+                 "memory); empty: the sample activity with the embedded cluster or in replay mode, none with brokers",
                  [](config& c, const parsed_value& v) { c.replay_file = v.text; }, true),
+        choice_row("replay.print-events", "yes", yes_no_words, "replay mode: print every output event on stdout",
+                   [](config& c, const parsed_value& v) { c.replay_print_events = v.text == "yes"; }),
+        choice_row("exit-when-done", "no", yes_no_words,
+                   "service mode: exit once every record of replay.file is applied, skipped or rejected",
+                   [](config& c, const parsed_value& v) { c.exit_when_done = v.text == "yes"; }),
         typed_row("business-date", "", setting_kind::date,
                   "initial business date YYYY-MM-DD for partitions with none; empty: today (UTC)",
                   [](config& c, const parsed_value& v) { c.business_date = v.day; }, true),

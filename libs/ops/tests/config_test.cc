@@ -86,7 +86,10 @@ TEST_CASE("defaults: every setting from the table and typed", "[config]") {
     CHECK(c.log_threshold == log_level::info);
     CHECK(c.log_style == log_format::json);
     CHECK(c.embedded_partitions == 4);
-    CHECK(c.refdata_dir == "data/sample");
+    CHECK(c.refdata_dir.empty());
+    CHECK(c.run_mode == mode::service);
+    CHECK(c.replay_print_events);
+    CHECK(!c.exit_when_done);
     CHECK(c.replay_file.empty());
     CHECK_FALSE(c.business_date.has_value());
     CHECK(c.applied_ids_retained == posd::limits::applied_ids_retained_default);
@@ -112,7 +115,7 @@ TEST_CASE("the table agrees with the engine's limits and describes every key", "
         CHECK(s.description.find('\n') == std::string_view::npos);
         CHECK_FALSE(s.key.starts_with("kafka."));
     }
-    CHECK(keys.size() == 28);
+    CHECK(keys.size() == 31);
 }
 
 TEST_CASE("precedence: defaults < file < environment < flags", "[config]") {

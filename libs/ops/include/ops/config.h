@@ -43,6 +43,7 @@ namespace posd::ops {
 
 enum class log_level { trace, debug, info, warn, error };
 enum class log_format { json, text };
+enum class mode { service, replay };
 
 // Where a setting's value came from, for error messages and for logging the
 // effective configuration at start-up.
@@ -69,6 +70,8 @@ private:
 // The typed settings. Field names follow the house style (units last); the
 // comment on each gives its key.
 struct config {
+    mode run_mode = mode::service; // mode
+
     // kafka.* without the prefix: librdkafka properties, passed through.
     std::map<std::string, std::string> kafka;
 
@@ -105,7 +108,9 @@ struct config {
 
     std::uint64_t embedded_partitions = 0; // embedded.partitions
     std::string refdata_dir;               // refdata.dir
-    std::string replay_file;               // replay.file (empty: none)
+    std::string replay_file;               // replay.file (empty: see the table)
+    bool replay_print_events = true;       // replay.print-events
+    bool exit_when_done = false;           // exit-when-done
     std::optional<date> business_date;     // business-date (empty: none)
     std::uint64_t applied_ids_retained = 0; // applied-ids.retained
 

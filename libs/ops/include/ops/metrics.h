@@ -63,7 +63,7 @@ public:
     // posd_restore_records_total: changelog records replayed into state. A
     // counter (it only rises), hence the _total name.
     prometheus::Counter& restore_records() { return *restore_records_; }
-    // posd_state_size_bytes: RocksDB live data size, sampled.
+    // posd_state_size_bytes: RocksDB SST files plus memtables, sampled.
     prometheus::Gauge& state_size_bytes() { return *state_size_bytes_; }
     // posd_state_write_stalls: RocksDB write stalls as RocksDB reports them, sampled.
     prometheus::Gauge& state_write_stalls() { return *state_write_stalls_; }
