@@ -9,6 +9,9 @@
 #include "posctl/query.h"
 #include "posctl/tail.h"
 
+#include "embedded.h" // service_topic_specs
+#include "stream/admin.h"
+
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
@@ -42,7 +45,9 @@ constexpr const char* usage = R"(usage:
                  [--count N] [--timeout-ms M] [--read-uncommitted]
   posctl query   --http HOST:PORT (PATH | --position KEY | --account-positions KEY | --balance KEY)
   posctl refdata --out DIR [--seed S] [--cusips C]   (the reference data of produce --generate)
-Any librdkafka property passes through as --kafka.PROPERTY=VALUE (produce, tail).
+  posctl create-topics --bootstrap-servers HOST:PORT [--partitions 8] [--replication-factor 3]
+                 (posd's topics with its default names; changelog and reference topics compacted)
+Any librdkafka property passes through as --kafka.PROPERTY=VALUE (produce, tail, create-topics).
 `posctl COMMAND --help` lists a command's options.
 )";
 
@@ -144,6 +149,32 @@ int refdata(const std::vector<std::string>& args) {
     }
     posctl::write_reference_files(ref, dir);
     fmt::print(stderr, "posctl: reference data of seed {} written to {} (posd --refdata.dir={})\n", o.seed, dir, dir);
+    return 0;
+}
+
+int create_topics(const std::vector<std::string>& args) {
+    std::map<std::string, std::string> kafka;
+    std::string bootstrap;
+    int partitions = 8, replication = 3;
+    po::options_description d("posctl create-topics");
+    d.add_options()("help,h", "show this help");
+    d.add(kafka_options(bootstrap));
+    po::options_description t("Topics");
+    t.add_options()
+        ("partitions", po::value(&partitions)->default_value(partitions), "partitions of every topic")
+        ("replication-factor", po::value(&replication)->default_value(replication), "replicas of every partition");
+    d.add(t);
+    po::variables_map vm;
+    if (parse(args, d, {}, &kafka, vm)) {
+        std::cout << d << "\n";
+        return 0;
+    }
+    if (!bootstrap.empty()) kafka["bootstrap.servers"] = bootstrap;
+    if (kafka["bootstrap.servers"].empty()) throw usage_error("--bootstrap-servers is required");
+    if (partitions < 1 || replication < 1) throw usage_error("--partitions and --replication-factor must be >= 1");
+    const auto specs = service::service_topic_specs({}, {}, partitions, replication);
+    for (const auto& made : stream::create_topics(kafka, specs, std::chrono::seconds(60)))
+        fmt::print("{} {}\n", made.name, made.created ? "created" : "exists");
     return 0;
 }
 
@@ -254,6 +285,7 @@ int main(int argc, char** argv) {
         if (command == "tail") return tail(args);
         if (command == "query") return query(args);
         if (command == "refdata") return refdata(args);
+        if (command == "create-topics") return create_topics(args);
         fmt::print(stderr, "posctl: unknown command '{}'\n{}", command, usage);
         return exit_usage;
     } catch (const usage_error& e) {

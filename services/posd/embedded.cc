@@ -35,13 +35,22 @@ extern "C" void on_signal(int) { stop_requested.store(true); }
 
 } // namespace
 
+std::vector<stream::topic_spec> service_topic_specs(const topic_names& topics, const reference_topics& reference,
+                                                   int partitions, int replication_factor) {
+    std::vector<stream::topic_spec> out;
+    for (const std::string* t :
+         {&topics.activity, &topics.position_updated, &topics.market_value, &topics.margin_updated, &topics.dead_letter})
+        out.push_back({*t, partitions, replication_factor, {}});
+    for (const std::string* t : {&topics.changelog, &reference.bookkeeping_rules, &reference.products,
+                                 &reference.securities, &reference.margin_rules, &reference.prices})
+        out.push_back({*t, partitions, replication_factor, {{"cleanup.policy", "compact"}}});
+    return out;
+}
+
 void create_service_topics(stream::embedded_cluster& cluster, const topic_names& topics, int partitions,
                            const reference_topics& reference) {
-    for (const std::string* t :
-         {&topics.activity, &topics.position_updated, &topics.market_value, &topics.margin_updated,
-          &topics.dead_letter, &topics.changelog, &reference.bookkeeping_rules, &reference.products,
-          &reference.securities, &reference.margin_rules, &reference.prices})
-        cluster.create_topic(*t, partitions);
+    for (const stream::topic_spec& t : service_topic_specs(topics, reference, partitions, 1))
+        cluster.create_topic(t.name, t.partitions);
 }
 
 topic_names service_topics(const ops::config& c) {

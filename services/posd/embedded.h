@@ -6,10 +6,12 @@
 #include "kafka_service.h"
 #include "ops/config.h"
 #include "reference_tables.h"
+#include "stream/admin.h"
 #include "stream/embedded_cluster.h"
 
 #include <map>
 #include <string>
+#include <vector>
 
 
 namespace RdKafka {
@@ -21,6 +23,11 @@ namespace posd::service {
 // embedded cluster.
 void create_service_topics(stream::embedded_cluster& cluster, const topic_names& topics, int partitions,
                            const reference_topics& reference = {});
+
+// Every topic posd reads or writes, for creating them on a real cluster
+// (posctl create-topics): the changelog and the reference topics compacted.
+std::vector<stream::topic_spec> service_topic_specs(const topic_names& topics, const reference_topics& reference,
+                                                   int partitions, int replication_factor);
 
 // The topic names of a configuration.
 topic_names service_topics(const ops::config& c);

@@ -66,6 +66,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     // rebalance callback parks it here and run() rethrows it.
     std::exception_ptr callback_error;
     std::chrono::steady_clock::time_point next_sample{}; // refdata poll, lag and state size
+    const std::atomic<bool>* stop = nullptr;              // run()'s, for long restores
 
     impl(kafka_service_settings s, const engine::engine_config& c, const engine::reference_data& r,
          store::rocks_store& st, std::atomic<bool>& rd)
@@ -201,6 +202,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         auto props = settings.kafka;
         props["group.id"] = settings.group_id + ".restore";
         props["enable.auto.commit"] = "false";
+        props["enable.partition.eof"] = "true";
         props["isolation.level"] = "read_committed";
         auto conf = stream::make_conf(props);
         std::string err;
@@ -221,10 +223,15 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         while (position < high) {
             if (std::chrono::steady_clock::now() > deadline)
                 throw std::runtime_error(fmt::format("restore of partition {} stalled at {} of {}", p, position, high));
+            if (stop && stop->load()) throw std::runtime_error(fmt::format("restore of partition {} interrupted", p));
             std::unique_ptr<RdKafka::Message> m(reader->consume(200));
-            if (m->err() == RdKafka::ERR__TIMED_OUT || m->err() == RdKafka::ERR__PARTITION_EOF) {
-                // Transaction markers take offsets too: the end may be past the last record.
-                if (m->err() == RdKafka::ERR__PARTITION_EOF) break;
+            // Transaction markers take offsets too: the end may be past the
+            // last record, which EOF (or the consumer's position) tells.
+            if (m->err() == RdKafka::ERR__PARTITION_EOF) break;
+            if (m->err() == RdKafka::ERR__TIMED_OUT) {
+                std::vector<RdKafka::TopicPartition*> at{RdKafka::TopicPartition::create(settings.topics.changelog, p)};
+                if (reader->position(at) == RdKafka::ERR_NO_ERROR && at.front()->offset() >= high) position = high;
+                RdKafka::TopicPartition::destroy(at);
                 continue;
             }
             if (m->err() != RdKafka::ERR_NO_ERROR) throw std::runtime_error("restore: " + m->errstr());
@@ -402,9 +409,10 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         }
     }
 
-    void run(const std::atomic<bool>& stop, const std::function<bool(const service_counts&)>& until) {
+    void run(const std::atomic<bool>& stop_flag, const std::function<bool(const service_counts&)>& until) {
+        stop = &stop_flag;
         start();
-        while (!stop.load()) {
+        while (!stop_flag.load()) {
             std::unique_ptr<RdKafka::Message> m(consumer->consume(static_cast<int>(
                 std::max<std::int64_t>(1, settings.batch_wait_max.count()))));
             if (callback_error) std::rethrow_exception(callback_error);

@@ -1,0 +1,33 @@
+#pragma once
+// Topic administration against real brokers (librdkafka's C admin API):
+// posd itself creates no topics on a real cluster; operators, posctl and
+// the test harnesses create them with this.
+
+#include <chrono>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace posd::stream {
+
+struct topic_spec {
+    std::string name;
+    int partitions = 1;
+    int replication_factor = 1;
+    std::map<std::string, std::string> config; // e.g. cleanup.policy=compact
+};
+
+struct created_topic {
+    std::string name;
+    bool created = false; // false: it existed already
+};
+
+// Creates the topics that do not exist yet and waits until every partition
+// of each has a leader. A topic that exists is left as it is (its partition
+// count is not checked against the spec). `properties`: librdkafka settings
+// (bootstrap.servers, security...). Throws kafka_error on any other failure.
+std::vector<created_topic> create_topics(const std::map<std::string, std::string>& properties,
+                                         std::span<const topic_spec> topics, std::chrono::milliseconds timeout);
+
+} // namespace posd::stream
