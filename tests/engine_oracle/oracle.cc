@@ -454,8 +454,13 @@ void oracle::set_house_requirement(const std::string& pk) {
 
 std::map<std::string, oracle::cusip_sums> oracle::account_sums(const std::string& account) const {
     std::map<std::string, cusip_sums> sums;
-    for (const auto& [pk, p] : positions) {
-        if (p.cusip.empty() || account_of(pk) != account) continue;
+    // Position keys are the account key, '|', sub-account, '|', cusip, and
+    // no key field holds '|': the account's positions are the keys that
+    // start with account + '|', one range of the sorted map.
+    const std::string prefix = account + '|';
+    for (auto it = positions.lower_bound(prefix); it != positions.end() && it->first.starts_with(prefix); ++it) {
+        const model::position& p = it->second;
+        if (p.cusip.empty()) continue;
         cusip_sums& s = sums[p.cusip];
         s.td_qty += p.td_qty;
         s.market_val += p.market_value;
