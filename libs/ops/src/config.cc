@@ -138,7 +138,7 @@ const std::vector<setting_row>& rows() {
                   [](config& c, const parsed_value& v) { c.state_block_cache_mb = v.number; }),
         count_row("state.write-buffer-mb", "16", 1, 64 * 1024, "RocksDB write buffer (memtable) size, MiB",
                   [](config& c, const parsed_value& v) { c.state_write_buffer_mb = v.number; }),
-        count_row("batch.max-records", "500", 1, limits::batch_records_max,
+        count_row("batch.max-records", "2000", 1, limits::batch_records_max,
                   "most records applied and committed in one batch (one transaction)",
                   [](config& c, const parsed_value& v) { c.batch_records_max = v.number; }),
         count_row("batch.max-wait-ms", "5", 0, 60'000, "longest wait for a batch to fill before it is applied, ms",

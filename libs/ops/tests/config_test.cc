@@ -78,7 +78,7 @@ TEST_CASE("defaults: every setting from the table and typed", "[config]") {
     CHECK(c.state_dir == "./posd-state");
     CHECK(c.state_block_cache_mb == 64);
     CHECK(c.state_write_buffer_mb == 16);
-    CHECK(c.batch_records_max == 500);
+    CHECK(c.batch_records_max == 2000);
     CHECK(c.batch_wait_max_ms == 5);
     CHECK(c.revalue_coalesce_ms == 200);
     CHECK(c.http_address == "127.0.0.1");
@@ -130,7 +130,7 @@ TEST_CASE("precedence: defaults < file < environment < flags", "[config]") {
     CHECK(c.values.at("group.id").origin.where == "POSD_GROUP_ID");
     CHECK(c.state_dir == "/var/lib/posd");
     CHECK(c.values.at("state.dir").origin.where == file.path + ":5");
-    CHECK(c.batch_records_max == 500);
+    CHECK(c.batch_records_max == 2000);
     CHECK(c.values.at("batch.max-records").origin.where == "default");
     CHECK(c.config_file == file.path);
 
