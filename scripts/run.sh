@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-build_dir=${POSD_BUILD_DIR:-build}
+build_dir=${BUILD_DIR:-build}  # not POSD_*: posd reads every POSD_ variable as a setting
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" -j"$(nproc)" --target posd posctl >&2  # stdout carries only what posd prints
 # Logs as text for people (posd's default is JSON lines); a later

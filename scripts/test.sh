@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-build_dir=${POSD_BUILD_DIR:-build}
+build_dir=${BUILD_DIR:-build}  # not POSD_*: posd reads every POSD_ variable as a setting
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build "$build_dir" -j"$(nproc)"
 cd "$build_dir"

@@ -205,8 +205,13 @@ public:
             }
             int status = 0;
             if (::waitpid(in.pid, &status, WNOHANG) == in.pid) {
-                say("posd-{} exited unasked ({}); restarting", in.id, describe(status));
                 in.pid = -1;
+                // Exit code 2 is a configuration posd refuses: restarting
+                // cannot help (a stray POSD_* variable in the environment, say).
+                if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+                    throw std::runtime_error(
+                        fmt::format("posd-{} refused its configuration (exit 2): see {}", in.id, in.log.string()));
+                say("posd-{} exited unasked ({}); restarting", in.id, describe(status));
                 ++unasked_exits_;
                 if (in.wanted) {
                     start_locked(in);
