@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <vector>
@@ -48,6 +49,11 @@ struct partition_state {
     // yet, and when the first of them arrived.
     std::set<std::string> revalue_pending;
     std::chrono::steady_clock::time_point first_revalue_pending{};
+    // Set when the last batch is in RocksDB but its transaction failed (a
+    // rebalance changed the group's generation, say): nothing more of the
+    // partition is applied until the stored outbox is published.
+    std::optional<std::chrono::steady_clock::time_point> unpublished_since;
+    std::chrono::steady_clock::time_point next_publish_attempt{};
 };
 
 struct kafka_service::impl : RdKafka::RebalanceCb {
@@ -167,17 +173,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
                       {{"partition", p}, {"recovery", stream::to_string(d.action)}, {"why", d.why}});
         switch (d.action) {
         case stream::recovery_action::current: break;
-        case stream::recovery_action::republish_outbox: {
-            const auto stored = store.outbox(p);
-            std::vector<stream::kafka_message> msgs;
-            msgs.reserve(stored.size());
-            for (const auto& m : stored) msgs.push_back({m.topic, m.partition, m.key, m.value, m.headers, m.null_value});
-            st.publisher->publish(msgs, settings.topics.activity, p, meta->next_offset, local_batch,
-                                  settings.kafka_timeout);
-            std::lock_guard lock(counts_mutex);
-            ++totals.republished_batches;
-            break;
-        }
+        case stream::recovery_action::republish_outbox: republish_outbox(st); break;
         case stream::recovery_action::restore:
             restore(p);
             meta = store.meta(p);
@@ -193,6 +189,44 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         if (settings.metrics) settings.metrics->restore_progress_ratio(p).Set(1);
         partitions.insert_or_assign(p, std::move(st));
         return start;
+    }
+
+    // Publishes the stored outbox of the partition's last batch again, with
+    // its offset and batch id (steps 3 done, 4 not).
+    void republish_outbox(partition_state& st) {
+        const std::int32_t p = st.partition;
+        const auto meta = store.meta(p);
+        if (!meta) throw std::runtime_error(fmt::format("partition {}: an outbox without meta", p));
+        const auto stored = store.outbox(p);
+        std::vector<stream::kafka_message> msgs;
+        msgs.reserve(stored.size());
+        for (const auto& m : stored) msgs.push_back({m.topic, m.partition, m.key, m.value, m.headers, m.null_value});
+        st.publisher->publish(msgs, settings.topics.activity, p, meta->next_offset, store.last_batch_id(p),
+                              settings.kafka_timeout);
+        std::lock_guard lock(counts_mutex);
+        ++totals.republished_batches;
+    }
+
+    // After a failed transaction: republishes the outbox, at most every
+    // 200 ms. True when nothing is left unpublished. Throws when the batch
+    // stays unpublished for kafka_timeout (crash-only from there: the
+    // restart's recovery republishes it).
+    bool publish_pending(partition_state& st) {
+        if (!st.unpublished_since) return true;
+        const auto now = std::chrono::steady_clock::now();
+        if (now < st.next_publish_attempt) return false;
+        try {
+            republish_outbox(st);
+            ops::log_info("batch republished", {{"partition", st.partition}});
+            st.unpublished_since.reset();
+            return true;
+        } catch (const stream::kafka_error& e) {
+            if (now - *st.unpublished_since > settings.kafka_timeout)
+                throw std::runtime_error(fmt::format("partition {}: the last batch is unpublished since {} ms: {}",
+                                                     st.partition, settings.kafka_timeout.count(), e.what()));
+            st.next_publish_attempt = now + std::chrono::milliseconds(200);
+            return false;
+        }
     }
 
     // Rebuilds partition p from the changelog topic (read_committed, to the
@@ -269,7 +303,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     // ---- batches ----
 
     void flush(partition_state& st) {
-        if (st.pending.empty()) return;
+        if (st.pending.empty() || !publish_pending(st)) return;
         const auto started = std::chrono::steady_clock::now();
         std::vector<engine::input_record> records;
         records.reserve(st.pending.size());
@@ -298,6 +332,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     // Re-values the partition's pending cusips in one batch.
     void revalue(partition_state& st) {
         flush(st); // records consumed before the change go first
+        if (st.unpublished_since) return; // after the republish
         const auto started = std::chrono::steady_clock::now();
         const std::vector<std::string> cusips(st.revalue_pending.begin(), st.revalue_pending.end());
         st.revalue_pending.clear();
@@ -348,8 +383,19 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             msgs.push_back({settings.topics.changelog, st.partition, std::move(r.key), r.value.value_or(""), {},
                             !r.value.has_value()});
         const auto stored = std::chrono::steady_clock::now();
-        st.publisher->publish(msgs, settings.topics.activity, st.partition, ws.meta.next_offset, batch_id,
-                              settings.kafka_timeout);
+        try {
+            st.publisher->publish(msgs, settings.topics.activity, st.partition, ws.meta.next_offset, batch_id,
+                                  settings.kafka_timeout);
+        } catch (const stream::kafka_error& e) {
+            // Aborted; the batch is in RocksDB with its outbox (a crash
+            // between steps 3 and 4, without the crash): publish it again
+            // before applying anything more. A fenced publisher throws
+            // fenced_error instead, which ends the service.
+            ops::log_warn("transaction failed; republishing the batch",
+                          {{"partition", st.partition}, {"error", e.what()}});
+            st.unpublished_since = std::chrono::steady_clock::now();
+            st.next_publish_attempt = *st.unpublished_since + std::chrono::milliseconds(200);
+        }
         if (ops::service_metrics* mx = settings.metrics) {
             using seconds = std::chrono::duration<double>;
             const auto published = std::chrono::steady_clock::now();
@@ -370,6 +416,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
 
     void flush_due(bool all) {
         const auto now = std::chrono::steady_clock::now();
+        for (auto& [p, st] : partitions) publish_pending(st);
         for (auto& [p, st] : partitions)
             if (!st.pending.empty() && (all || st.pending.size() >= settings.batch_records_max ||
                                         now - st.first_pending >= settings.batch_wait_max))
