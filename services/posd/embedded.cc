@@ -94,6 +94,13 @@ std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic
 // key and are rejected by posd). A control record (END_OF_DAY) goes to every
 // partition, as the end-of-day job sends it. Returns the number of records
 // produced.
+std::vector<std::int32_t> activity_partitions(const model::decoded_record& record, std::int32_t partitions) {
+    if (!std::holds_alternative<model::control_record>(record)) return {RdKafka::Topic::PARTITION_UA};
+    std::vector<std::int32_t> all(static_cast<std::size_t>(partitions));
+    for (std::int32_t p = 0; p < partitions; ++p) all[static_cast<std::size_t>(p)] = p;
+    return all;
+}
+
 std::uint64_t produce_activity_file(const std::string& path, const std::string& bootstrap, const std::string& topic) {
     return produce_activity_file(path, std::map<std::string, std::string>{{"bootstrap.servers", bootstrap}}, topic);
 }
@@ -107,19 +114,14 @@ std::uint64_t produce_activity_file(const std::string& path, const std::map<std:
     codec::decoder decoder;
     std::string line;
     std::uint64_t n = 0;
-    auto send = [&](std::int32_t partition, std::string key) {
-        stream::produce_message(*producer, {topic, partition, std::move(key), line, {}});
-        ++n;
-    };
     while (std::getline(in, line)) {
         if (line.empty()) continue;
         std::string key;
         const model::decoded_record d = decoder.decode(line, codec::content_type::json);
         if (const auto* a = std::get_if<model::activity_record>(&d)) key = a->account().value();
-        if (std::holds_alternative<model::control_record>(d)) {
-            for (std::int32_t p = 0; p < partitions; ++p) send(p, key);
-        } else {
-            send(RdKafka::Topic::PARTITION_UA, key);
+        for (std::int32_t p : activity_partitions(d, partitions)) {
+            stream::produce_message(*producer, {topic, p, key, line, {}});
+            ++n;
         }
     }
     if (producer->flush(30'000) != RdKafka::ERR_NO_ERROR) throw std::runtime_error("flush of the activity file failed");

@@ -4,6 +4,7 @@
 
 #include "engine/config.h"
 #include "kafka_service.h"
+#include "model/records.h"
 #include "ops/config.h"
 #include "reference_tables.h"
 #include "stream/admin.h"
@@ -35,6 +36,11 @@ reference_topics reference_topics_of(const ops::config& c);
 
 // The number of partitions of `topic` (throws when it has none).
 std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic);
+
+// How posd's producers route a record to the activity topic: a control
+// record (END_OF_DAY) to every one of `partitions`, anything else to its
+// key's partition (-1: the murmur2 partitioner). One entry per message.
+std::vector<std::int32_t> activity_partitions(const model::decoded_record& record, std::int32_t partitions);
 
 // Produces every line of a JSON-lines activity file to `topic`, keyed by the
 // record's account key; a control record (END_OF_DAY) goes to every

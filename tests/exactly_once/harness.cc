@@ -517,16 +517,12 @@ int run(const options& o) {
             ++generated;
             std::vector<std::pair<std::string, std::string>> headers;
             if (!it.content_type.empty()) headers.emplace_back("content-type", it.content_type);
-            const bool end_of_day =
-                it.kind == workload::item_kind::control &&
-                std::holds_alternative<model::control_record>(decoder.decode(it.value, codec::content_type::json));
-            if (end_of_day) {
-                for (int p = 0; p < o.partitions; ++p) {
-                    stream::produce_message(*producer, {topics.activity, p, it.key, it.value, headers});
-                    ++produced;
-                }
-            } else {
-                stream::produce_message(*producer, {topics.activity, -1, it.key, it.value, headers});
+            const model::decoded_record d = decoder.decode(
+                it.value, codec::content_type_from_header(it.content_type.empty()
+                                                              ? std::nullopt
+                                                              : std::optional<std::string_view>(it.content_type)));
+            for (std::int32_t p : service::activity_partitions(d, o.partitions)) {
+                stream::produce_message(*producer, {topics.activity, p, it.key, it.value, headers});
                 ++produced;
             }
         }

@@ -21,14 +21,14 @@ namespace posd::posctl {
 
 namespace {
 
-// A generated control item goes to every partition only when it decodes as
-// a control record — the rule of produce_activity_file, which decides by
-// decoding the line. (The generator also makes a START_OF_DAY control that
-// posd rejects; like any other rejected line it is sent once, keyed.)
-bool is_control_record(codec::decoder& decoder, const workload::item& it) {
-    const codec::content_type type = codec::content_type_from_header(
-        it.content_type.empty() ? std::nullopt : std::optional<std::string_view>(it.content_type));
-    return std::holds_alternative<model::control_record>(decoder.decode(it.value, type));
+// Routed as posd's producers route it (service::activity_partitions): a
+// generated control item goes to every partition only when it decodes as a
+// control record. (The generator also makes a START_OF_DAY control that posd
+// rejects; like any other rejected line it is sent once, keyed.)
+model::decoded_record decode_item(codec::decoder& decoder, const workload::item& it) {
+    return decoder.decode(it.value, codec::content_type_from_header(
+                                        it.content_type.empty() ? std::nullopt
+                                                                : std::optional<std::string_view>(it.content_type)));
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -90,12 +90,11 @@ produce_result produce_generated(const produce_options& o, const std::atomic<boo
         m.value = it.value;
         m.headers.clear();
         if (!it.content_type.empty()) m.headers.emplace_back("content-type", it.content_type);
-        if (it.kind == workload::item_kind::control && is_control_record(decoder, it)) {
-            ++r.end_of_days;
-            for (std::int32_t p = 0; p < r.partitions; ++p) send(p);
-        } else {
-            send(RdKafka::Topic::PARTITION_UA);
-        }
+        const auto partitions = it.kind == workload::item_kind::control
+                                    ? service::activity_partitions(decode_item(decoder, it), r.partitions)
+                                    : std::vector<std::int32_t>{RdKafka::Topic::PARTITION_UA};
+        if (partitions.size() > 1 || partitions.front() != RdKafka::Topic::PARTITION_UA) ++r.end_of_days;
+        for (std::int32_t p : partitions) send(p);
     }
     r.stopped = r.records < o.generate;
     if (producer->flush(60'000) != RdKafka::ERR_NO_ERROR)
