@@ -23,6 +23,9 @@ constexpr std::array<std::string_view, reason_max + 1> codes = {
     "INVALID_ENCODING",
     "UNKNOWN_RECORD_TYPE",
     "RECORD_TOO_LARGE",
+    "WRONG_PARTITION",
+    "NO_FX_RATE",
+    "DATE_OUT_OF_RANGE",
 };
 } // namespace
 

@@ -28,9 +28,12 @@ enum class reason : std::uint16_t {
     invalid_encoding = 15,        // invalid UTF-8
     unknown_record_type = 16,     // "type" / control "action" not known
     record_too_large = 17,        // record beyond limits::record_bytes_max
+    wrong_partition = 18,         // arrived on a partition other than its key's (murmur2) partition
+    no_fx_rate = 19,              // no FX rate from the record's currency into the account's base currency
+    date_out_of_range = 20,       // a date outside base/date.h's storable range (or a far-future END_OF_DAY)
 };
 
-inline constexpr std::uint16_t reason_max = 17;
+inline constexpr std::uint16_t reason_max = 20;
 
 // "MALFORMED", "MISSING_FIELD", ...
 std::string_view reason_code(reason r);
