@@ -9,7 +9,7 @@ packages=(
   libboost-dev libboost-program-options-dev
   catch2
   librdkafka-dev librocksdb-dev prometheus-cpp-dev kcat
-  libspdlog-dev
+  libspdlog-dev libssl-dev
   # the real Apache Kafka broker of the tests (tests/broker), fetched by Maven
   openjdk-17-jre-headless maven
 )
