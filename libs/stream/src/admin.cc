@@ -94,4 +94,50 @@ std::vector<created_topic> create_topics(const std::map<std::string, std::string
     return out;
 }
 
+std::map<std::string, std::int64_t> topic_max_message_bytes(const std::map<std::string, std::string>& properties,
+                                                            std::span<const std::string> topics,
+                                                            std::chrono::milliseconds timeout) {
+    auto producer = make_producer(properties);
+    rd_kafka_t* rk = producer->c_ptr();
+    char err[512];
+    std::vector<c_ptr<rd_kafka_ConfigResource_t, rd_kafka_ConfigResource_destroy>> owned;
+    std::vector<rd_kafka_ConfigResource_t*> raw;
+    for (const std::string& t : topics) {
+        owned.emplace_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str()));
+        raw.push_back(owned.back().get());
+    }
+    c_ptr<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy> options(
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
+    if (rd_kafka_AdminOptions_set_request_timeout(options.get(), ms(timeout), err, sizeof err) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw kafka_error(std::string("DescribeConfigs options: ") + err);
+    c_ptr<rd_kafka_queue_t, rd_kafka_queue_destroy> queue(rd_kafka_queue_new(rk));
+    rd_kafka_DescribeConfigs(rk, raw.data(), raw.size(), options.get(), queue.get());
+    c_ptr<rd_kafka_event_t, rd_kafka_event_destroy> ev(rd_kafka_queue_poll(queue.get(), ms(timeout) + 5'000));
+    if (!ev) throw kafka_error("DescribeConfigs: no answer");
+    if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw kafka_error(std::string("DescribeConfigs: ") + rd_kafka_event_error_string(ev.get()));
+    const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev.get());
+    std::size_t n = 0;
+    const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(result, &n);
+    std::map<std::string, std::int64_t> out;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::string name = rd_kafka_ConfigResource_name(resources[i]);
+        if (rd_kafka_ConfigResource_error(resources[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            const char* why = rd_kafka_ConfigResource_error_string(resources[i]);
+            throw kafka_error(fmt::format("DescribeConfigs {}: {}", name,
+                                          why ? why : rd_kafka_err2str(rd_kafka_ConfigResource_error(resources[i]))));
+        }
+        std::size_t entries = 0;
+        const rd_kafka_ConfigEntry_t** configs = rd_kafka_ConfigResource_configs(resources[i], &entries);
+        for (std::size_t j = 0; j < entries; ++j) {
+            const char* key = rd_kafka_ConfigEntry_name(configs[j]);
+            const char* value = rd_kafka_ConfigEntry_value(configs[j]);
+            if (key && value && std::string_view(key) == "max.message.bytes") out[name] = std::stoll(value);
+        }
+        if (!out.contains(name)) throw kafka_error(fmt::format("DescribeConfigs {}: no max.message.bytes", name));
+    }
+    return out;
+}
+
 } // namespace posd::stream

@@ -4,6 +4,7 @@
 // the test harnesses create them with this.
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <span>
 #include <string>
@@ -29,5 +30,12 @@ struct created_topic {
 // (bootstrap.servers, security...). Throws kafka_error on any other failure.
 std::vector<created_topic> create_topics(const std::map<std::string, std::string>& properties,
                                          std::span<const topic_spec> topics, std::chrono::milliseconds timeout);
+
+// Each topic's max.message.bytes (DescribeConfigs), the largest record
+// batch the broker accepts on it. Throws kafka_error when the request fails
+// (no such topic, no DescribeConfigs permission, a broker without the API).
+std::map<std::string, std::int64_t> topic_max_message_bytes(const std::map<std::string, std::string>& properties,
+                                                            std::span<const std::string> topics,
+                                                            std::chrono::milliseconds timeout);
 
 } // namespace posd::stream
