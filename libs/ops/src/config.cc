@@ -35,6 +35,7 @@ constexpr std::array<std::string_view, 5> log_level_words = {"trace", "debug", "
 constexpr std::array<std::string_view, 2> log_format_words = {"json", "text"};
 constexpr std::array<std::string_view, 2> mode_words = {"service", "replay"};
 constexpr std::array<std::string_view, 2> yes_no_words = {"no", "yes"};
+constexpr std::array<std::string_view, 2> input_gap_words = {"stop", "skip"};
 
 // A value checked against its row: the text, and the number or date it holds.
 struct parsed_value {
@@ -146,6 +147,10 @@ const std::vector<setting_row>& rows() {
         count_row("revalue.coalesce-ms", "200", 0, 3'600'000,
                   "price changes to one security within this window revalue its positions once, ms",
                   [](config& c, const parsed_value& v) { c.revalue_coalesce_ms = v.number; }),
+        choice_row("input.gap", "stop", input_gap_words,
+                   "when activity offsets not yet applied are gone from the log (retention): stop the partition "
+                   "(it applies nothing more; readyz fails) or skip to the log start; both log and count the gap",
+                   [](config& c, const parsed_value& v) { c.input_gap_skip = v.text == "skip"; }),
         typed_row("http.address", "127.0.0.1", setting_kind::ip_address,
                   "IP address the HTTP server binds (0.0.0.0 or :: for every interface)",
                   [](config& c, const parsed_value& v) { c.http_address = v.text; }, false),

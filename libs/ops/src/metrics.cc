@@ -100,6 +100,19 @@ service_metrics::service_metrics() : registry_(std::make_shared<prometheus::Regi
                   .Help("1 when every assigned partition is restored and serving, else 0")
                   .Register(r)
                   .Add({});
+    input_gaps_family_ = &prometheus::BuildCounter()
+                              .Name("posd_input_gaps_total")
+                              .Help("Gaps in the activity input (offsets gone from the log before they were applied), by partition")
+                              .Register(r);
+    input_gap_records_family_ = &prometheus::BuildCounter()
+                                     .Name("posd_input_gap_records_total")
+                                     .Help("Activity offsets lost in input gaps (never applied), by partition")
+                                     .Register(r);
+    partitions_stopped_ = &prometheus::BuildGauge()
+                               .Name("posd_partitions_stopped")
+                               .Help("Assigned partitions stopped at an input gap (input.gap=stop) and not applied further")
+                               .Register(r)
+                               .Add({});
 }
 
 template <typename T>
@@ -129,6 +142,16 @@ prometheus::Gauge& service_metrics::consumer_lag(std::int32_t partition) {
 prometheus::Gauge& service_metrics::restore_progress_ratio(std::int32_t partition) {
     std::lock_guard lock(mutex_);
     return child(*restore_progress_family_, restore_progress_, "partition", fmt::format("{}", partition));
+}
+
+prometheus::Counter& service_metrics::input_gaps(std::int32_t partition) {
+    std::lock_guard lock(mutex_);
+    return child(*input_gaps_family_, input_gaps_, "partition", fmt::format("{}", partition));
+}
+
+prometheus::Counter& service_metrics::input_gap_records(std::int32_t partition) {
+    std::lock_guard lock(mutex_);
+    return child(*input_gap_records_family_, input_gap_records_, "partition", fmt::format("{}", partition));
 }
 
 void service_metrics::forget_partition(std::int32_t partition) {

@@ -99,6 +99,7 @@ struct config {
     std::uint64_t batch_records_max = 0; // batch.max-records
     std::uint64_t batch_wait_max_ms = 0; // batch.max-wait-ms
     std::uint64_t revalue_coalesce_ms = 0; // revalue.coalesce-ms
+    bool input_gap_skip = false;           // input.gap (stop | skip)
 
     std::string http_address;    // http.address
     std::uint16_t http_port = 0; // http.port (0: any free port)

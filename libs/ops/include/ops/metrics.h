@@ -72,6 +72,15 @@ public:
     // posd_ready: 1 when every assigned partition is restored, else 0.
     prometheus::Gauge& ready() { return *ready_; }
 
+    // Gaps in the input (records deleted by retention before they were
+    // applied; services/posd/README.md): posd_input_gaps_total{partition}
+    // counts the gaps, posd_input_gap_records_total{partition} the offsets
+    // they span, posd_partitions_stopped the partitions stopped at a gap
+    // (input.gap=stop) and not applied further.
+    prometheus::Counter& input_gaps(std::int32_t partition);
+    prometheus::Counter& input_gap_records(std::int32_t partition);
+    prometheus::Gauge& partitions_stopped() { return *partitions_stopped_; }
+
     // Removes the partition's lag and restore-progress gauges (on revoke), so
     // a partition this instance no longer owns reports nothing. Its consumed
     // counter stays (counters must not go back). Call only after the thread
@@ -106,12 +115,17 @@ private:
     prometheus::Gauge* state_write_stalls_;
     prometheus::Gauge* partitions_assigned_;
     prometheus::Gauge* ready_;
+    prometheus::Family<prometheus::Counter>* input_gaps_family_;
+    prometheus::Family<prometheus::Counter>* input_gap_records_family_;
+    prometheus::Gauge* partitions_stopped_;
 
     std::mutex mutex_; // guards the caches below
     std::map<std::string, prometheus::Counter*, std::less<>> consumed_;
     std::map<std::string, prometheus::Counter*, std::less<>> rejected_;
     std::map<std::string, prometheus::Gauge*, std::less<>> lag_;
     std::map<std::string, prometheus::Gauge*, std::less<>> restore_progress_;
+    std::map<std::string, prometheus::Counter*, std::less<>> input_gaps_;
+    std::map<std::string, prometheus::Counter*, std::less<>> input_gap_records_;
 };
 
 } // namespace posd::ops
