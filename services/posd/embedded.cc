@@ -74,12 +74,12 @@ reference_topics reference_topics_of(const ops::config& c) {
     return t;
 }
 
-std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic) {
+std::int32_t partitions_of(RdKafka::Handle& client, const std::string& topic) {
     std::string err;
-    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&producer, topic, nullptr, err));
+    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&client, topic, nullptr, err));
     if (!handle) throw std::runtime_error("topic " + topic + ": " + err);
     RdKafka::Metadata* md = nullptr;
-    if (producer.metadata(false, handle.get(), &md, 30'000) != RdKafka::ERR_NO_ERROR || !md ||
+    if (client.metadata(false, handle.get(), &md, 30'000) != RdKafka::ERR_NO_ERROR || !md ||
         md->topics()->empty() || md->topics()->front()->partitions()->empty()) {
         delete md;
         throw std::runtime_error("no metadata for topic " + topic);
@@ -177,6 +177,7 @@ int run_service(const ops::config& cfg, const engine::engine_config& config) {
     s.batch_records_max = cfg.batch_records_max;
     s.batch_wait_max = std::chrono::milliseconds(cfg.batch_wait_max_ms);
     s.revalue_coalesce = std::chrono::milliseconds(cfg.revalue_coalesce_ms);
+    s.input_gap_skip = cfg.input_gap_skip;
 
     // The embedded cluster's topics and offsets die with the process, so no
     // state may outlive it: a temporary directory, removed at exit.

@@ -16,6 +16,7 @@
 
 
 namespace RdKafka {
+class Handle;
 class Producer;
 }
 namespace posd::service {
@@ -35,7 +36,7 @@ topic_names service_topics(const ops::config& c);
 reference_topics reference_topics_of(const ops::config& c);
 
 // The number of partitions of `topic` (throws when it has none).
-std::int32_t partitions_of(RdKafka::Producer& producer, const std::string& topic);
+std::int32_t partitions_of(RdKafka::Handle& client, const std::string& topic);
 
 // How posd's producers route a record to the activity topic: a control
 // record (END_OF_DAY) to every one of `partitions`, anything else to its

@@ -1,10 +1,14 @@
 #include "kafka_service.h"
 
+#include "codec/dead_letter.h"
 #include "codec/decoder.h"
 #include "codec/json_encode.h"
+#include "embedded.h" // partitions_of
 #include "engine/engine.h"
 #include "model/keys.h"
 #include "ops/log.h"
+#include "routing.h"
+#include "stream/admin.h"
 #include "stream/recovery.h"
 
 #include <fmt/format.h>
@@ -54,6 +58,8 @@ struct partition_state {
     // partition is applied until the stored outbox is published.
     std::optional<std::chrono::steady_clock::time_point> unpublished_since;
     std::chrono::steady_clock::time_point next_publish_attempt{};
+    // Set at an input gap with input.gap=stop: nothing more is applied.
+    bool stopped = false;
 };
 
 struct kafka_service::impl : RdKafka::RebalanceCb {
@@ -73,6 +79,8 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     std::exception_ptr callback_error;
     std::chrono::steady_clock::time_point next_sample{}; // refdata poll, lag and state size
     const std::atomic<bool>* stop = nullptr;              // run()'s, for long restores
+    std::int32_t activity_partition_count = 0;            // the murmur2 modulus, read at each assignment
+    std::map<std::string, std::string> producer_kafka;    // settings.kafka + the limits read from the broker
 
     impl(kafka_service_settings s, const engine::engine_config& c, const engine::reference_data& r,
          store::rocks_store& st, std::atomic<bool>& rd)
@@ -90,10 +98,13 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         props["group.id"] = settings.group_id;
         props["enable.auto.commit"] = "false";
         props["enable.auto.offset.store"] = "false";
-        props["auto.offset.reset"] = "earliest";
+        // An offset gone from the log is an input gap, handled by input_gap();
+        // a partition with no offset starts at OFFSET_BEGINNING (assign()).
+        props["auto.offset.reset"] = "error";
         props["isolation.level"] = "read_committed";
         props["partition.assignment.strategy"] = "cooperative-sticky";
         props.try_emplace("client.id", settings.instance_id);
+        set_producer_limits();
         auto conf = stream::make_conf(props);
         std::string err;
         if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK)
@@ -106,6 +117,41 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         // none assigned (an idle member of a large group), false from an
         // assignment until its partitions are recovered.
         set_ready(true);
+    }
+
+    // The producers' message.max.bytes and batch.size from the output
+    // topics' max.message.bytes (the smallest), unless set explicitly; and
+    // a dead letter's bound must fit the dead-letter topic. Without
+    // DescribeConfigs (permissions) librdkafka's defaults stay, which fit
+    // Kafka's default topic limit; so on the embedded mock cluster (the
+    // at-least-once mode), which answers DescribeConfigs only by timing out.
+    void set_producer_limits() {
+        producer_kafka = settings.kafka;
+        if (settings.mode == stream::delivery_mode::at_least_once) return;
+        const std::vector<std::string> outputs{settings.topics.position_updated, settings.topics.market_value,
+                                               settings.topics.margin_updated, settings.topics.dead_letter,
+                                               settings.topics.changelog};
+        std::map<std::string, std::int64_t> limits;
+        try {
+            limits = stream::topic_max_message_bytes(settings.kafka, outputs, settings.kafka_timeout);
+        } catch (const stream::kafka_error& e) {
+            ops::log_warn("cannot read the output topics' max.message.bytes; the producers keep librdkafka's "
+                          "limits (message.max.bytes, batch.size: 1000000)",
+                          {{"error", e.what()}});
+            return;
+        }
+        const auto dlq = limits.at(settings.topics.dead_letter);
+        if (dlq < static_cast<std::int64_t>(codec::dead_letter_bytes_max))
+            throw std::runtime_error(fmt::format("topic {} has max.message.bytes={}, below the {} bytes a dead letter "
+                                                 "may take; raise it",
+                                                 settings.topics.dead_letter, dlq, codec::dead_letter_bytes_max));
+        std::int64_t smallest = dlq;
+        for (const auto& [topic, bytes] : limits) smallest = std::min(smallest, bytes);
+        producer_kafka.try_emplace("message.max.bytes", std::to_string(smallest));
+        producer_kafka.try_emplace("batch.size", std::to_string(std::min<std::int64_t>(smallest, 1'000'000)));
+        ops::log_info("producer limits", {{"message.max.bytes", producer_kafka["message.max.bytes"]},
+                                          {"batch.size", producer_kafka["batch.size"]},
+                                          {"smallest_topic_max_message_bytes", smallest}});
     }
 
     // ---- assignment and recovery (README.md, "The exactly-once protocol") ----
@@ -122,6 +168,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     void rebalance(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err, std::vector<RdKafka::TopicPartition*>& parts) {
         if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
             set_ready(false);
+            activity_partition_count = partitions_of(*c, settings.topics.activity);
             for (RdKafka::TopicPartition* tp : parts) tp->set_offset(assign(tp->partition()));
             if (auto e = std::unique_ptr<RdKafka::Error>(c->incremental_assign(parts)))
                 throw std::runtime_error("incremental_assign: " + e->str());
@@ -130,6 +177,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             for (RdKafka::TopicPartition* tp : parts) revoke(tp->partition());
             if (auto e = std::unique_ptr<RdKafka::Error>(c->incremental_unassign(parts)))
                 throw std::runtime_error("incremental_unassign: " + e->str());
+            set_ready(true);
         } else {
             for (RdKafka::TopicPartition* tp : parts) revoke(tp->partition());
             c->unassign();
@@ -139,7 +187,16 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         totals.partitions_assigned = partitions.size();
     }
 
+    // Ready unless recovering (r false) or a partition is stopped at a gap.
     void set_ready(bool r) {
+        std::uint64_t stopped = 0;
+        for (const auto& [p, st] : partitions) stopped += st.stopped ? 1 : 0;
+        r = r && stopped == 0;
+        if (settings.metrics) settings.metrics->partitions_stopped().Set(static_cast<double>(stopped));
+        {
+            std::lock_guard lock(counts_mutex);
+            totals.partitions_stopped = stopped;
+        }
         ready.store(r);
         if (settings.metrics) settings.metrics->ready().Set(r ? 1 : 0);
     }
@@ -150,7 +207,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         st.partition = p;
         st.engine = std::make_unique<engine::partition_engine>(p, config, refdata);
         st.publisher = std::make_unique<stream::batch_publisher>(
-            settings.kafka, fmt::format("{}.{}.{}", settings.group_id, settings.topics.activity, p), settings.mode,
+            producer_kafka, fmt::format("{}.{}.{}", settings.group_id, settings.topics.activity, p), settings.mode,
             *consumer);
         st.publisher->init(settings.kafka_timeout); // fences the previous owner
         if (settings.metrics) settings.metrics->restore_progress_ratio(p).Set(0);
@@ -179,7 +236,18 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             meta = store.meta(p);
             break;
         }
-        const std::int64_t start = meta ? meta->next_offset : 0;
+        // A partition with nothing applied starts at the log's beginning
+        // (whatever retention left); one with state at its next offset,
+        // unless retention deleted it.
+        std::int64_t start = meta ? meta->next_offset : RdKafka::Topic::OFFSET_BEGINNING;
+        if (meta) {
+            std::int64_t low = 0, high = 0;
+            if (auto e = consumer->query_watermark_offsets(settings.topics.activity, p, &low, &high,
+                                                           static_cast<int>(settings.kafka_timeout.count()));
+                e != RdKafka::ERR_NO_ERROR)
+                throw std::runtime_error(fmt::format("partition {}: watermarks: {}", p, RdKafka::err2str(e)));
+            if (start < low && input_gap(st, start, low)) start = low;
+        }
         if (settings.tables && meta) {
             // Price and security changes this partition's state has not seen.
             for (std::string& c : settings.tables->changed_since(meta->revalued_through))
@@ -303,6 +371,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     // ---- batches ----
 
     void flush(partition_state& st) {
+        if (st.stopped) st.pending.clear();
         if (st.pending.empty() || !publish_pending(st)) return;
         const auto started = std::chrono::steady_clock::now();
         std::vector<engine::input_record> records;
@@ -315,6 +384,8 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             const std::optional<std::string> type = header(*m, "content-type");
             in.decoded = decoder.decode(in.value, codec::content_type_from_header(
                                                       type ? std::optional<std::string_view>(*type) : std::nullopt));
+            if (auto wrong = partition_check(in.decoded, in.key, st.partition, activity_partition_count))
+                in.decoded = std::move(*wrong);
             records.push_back(std::move(in));
         }
         const auto apply_started = std::chrono::steady_clock::now();
@@ -344,6 +415,81 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         totals.cusips_revalued += cusips.size();
     }
 
+    // The content-type header of the pending record at `offset`, which a
+    // dead letter keeps so that it can be produced again as it is.
+    static std::optional<std::string> source_content_type(const partition_state& st, std::int64_t offset) {
+        const auto it = std::lower_bound(st.pending.begin(), st.pending.end(), offset,
+                                         [](const auto& m, std::int64_t o) { return m->offset() < o; });
+        if (it == st.pending.end() || (*it)->offset() != offset) return std::nullopt;
+        return header(**it, "content-type");
+    }
+
+    // Offsets [from, to) of the partition are gone from the log before they
+    // were applied (retention, or records deleted): logged and counted; with
+    // input.gap=skip the partition goes on at `to` (returns true), else it
+    // stops: nothing more of it is applied and readyz fails until an
+    // operator decides (services/posd/README.md, "Input gaps").
+    bool input_gap(partition_state& st, std::int64_t from, std::int64_t to) {
+        const std::int32_t p = st.partition;
+        const bool skip = settings.input_gap_skip;
+        ops::log_error("input gap: activity records were deleted from the log before posd applied them",
+                       {{"partition", p},
+                        {"from_offset", from},
+                        {"to_offset", to},
+                        {"records", to - from},
+                        {"action", skip ? "skipped (input.gap=skip)"
+                                        : "partition stopped (input.gap=stop; restart with input.gap=skip to "
+                                          "go on at the log start)"}});
+        if (settings.metrics) {
+            settings.metrics->input_gaps(p).Increment();
+            settings.metrics->input_gap_records(p).Increment(static_cast<double>(to - from));
+        }
+        {
+            std::lock_guard lock(counts_mutex);
+            ++totals.input_gaps;
+            totals.input_gap_records += static_cast<std::uint64_t>(to - from);
+        }
+        if (skip) return true;
+        st.stopped = true;
+        st.pending.clear();
+        return false;
+    }
+
+    // The consumer found its position gone from the log while running (a
+    // partition that fell behind retention): the same gap, found later.
+    void offset_out_of_range(std::int32_t p, std::int64_t offset) {
+        auto it = partitions.find(p);
+        if (it == partitions.end() || it->second.stopped) return;
+        partition_state& st = it->second;
+        flush(st);
+        const auto meta = store.meta(p);
+        const std::int64_t next = meta ? meta->next_offset : offset;
+        std::int64_t low = 0, high = 0;
+        if (auto e = consumer->query_watermark_offsets(settings.topics.activity, p, &low, &high,
+                                                       static_cast<int>(settings.kafka_timeout.count()));
+            e != RdKafka::ERR_NO_ERROR)
+            throw std::runtime_error(fmt::format("partition {}: watermarks: {}", p, RdKafka::err2str(e)));
+        std::int64_t resume = next;
+        if (next > high) {
+            ops::log_error("the partition's next offset is past the log end (topic deleted and created again?)",
+                           {{"partition", p}, {"next_offset", next}, {"log_end_offset", high}});
+            st.stopped = true;
+        } else if (next < low && input_gap(st, next, low)) {
+            resume = low;
+        }
+        if (!st.stopped) {
+            // The fetcher stopped at the error: assign the partition again at `resume`.
+            std::vector<RdKafka::TopicPartition*> tp{RdKafka::TopicPartition::create(settings.topics.activity, p)};
+            if (auto e = std::unique_ptr<RdKafka::Error>(consumer->incremental_unassign(tp)))
+                throw std::runtime_error("incremental_unassign: " + e->str());
+            tp.front()->set_offset(resume);
+            if (auto e = std::unique_ptr<RdKafka::Error>(consumer->incremental_assign(tp)))
+                throw std::runtime_error("incremental_assign: " + e->str());
+            RdKafka::TopicPartition::destroy(tp);
+        }
+        set_ready(true);
+    }
+
     // Steps 2-4 of the protocol for one write set: encode, RocksDB, Kafka.
     void commit_and_publish(partition_state& st, engine::write_set& ws, std::chrono::steady_clock::time_point started) {
         // Every change read so far is re-valued here once none is pending.
@@ -356,9 +502,11 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             m.partition = -1;
             m.topic = topic_of(e, settings.topics);
             if (const auto* d = std::get_if<model::dead_letter>(&e)) {
-                m.key = d->key;
-                m.value = d->value;
-                m.headers = codec::dead_letter_headers(*d, settings.topics.activity);
+                codec::dead_letter_message dl = codec::encode_dead_letter(*d, settings.topics.activity,
+                                                                          source_content_type(st, d->offset));
+                m.key = std::move(dl.key);
+                m.value = std::move(dl.value);
+                m.headers = std::move(dl.headers);
             } else {
                 m.key = codec::event_key(e);
                 std::visit(
@@ -437,7 +585,8 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
                 st.revalue_pending.insert(changed.begin(), changed.end());
             }
             for (auto& [p, st] : partitions)
-                if (!st.revalue_pending.empty() && now - st.first_revalue_pending >= settings.revalue_coalesce)
+                if (!st.stopped && !st.revalue_pending.empty() &&
+                    now - st.first_revalue_pending >= settings.revalue_coalesce)
                     revalue(st);
         }
         if (ops::service_metrics* mx = settings.metrics) {
@@ -471,6 +620,8 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
                     st.pending.push_back(std::move(m));
                     if (st.pending.size() >= settings.batch_records_max) flush(st);
                 }
+            } else if (m->err() == RdKafka::ERR__AUTO_OFFSET_RESET) {
+                offset_out_of_range(m->partition(), m->offset());
             } else if (m->err() != RdKafka::ERR__TIMED_OUT && m->err() != RdKafka::ERR__PARTITION_EOF) {
                 ops::log_warn("consumer", {{"error", m->errstr()}});
             }

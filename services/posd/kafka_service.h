@@ -47,6 +47,10 @@ struct kafka_service_settings {
     // when set, the service's reference data must be tables->data().
     reference_tables* tables = nullptr;
     std::chrono::milliseconds revalue_coalesce{200};
+    // Offsets gone from the log before they were applied (retention): stop
+    // the partition (false) or skip to the log start (true); either way the
+    // gap is logged and counted (input.gap, README.md "Operations").
+    bool input_gap_skip = false;
 };
 
 struct service_counts {
@@ -59,6 +63,9 @@ struct service_counts {
     std::uint64_t partitions_assigned = 0; // now
     std::uint64_t revalue_batches = 0;
     std::uint64_t cusips_revalued = 0;     // summed over partitions
+    std::uint64_t input_gaps = 0;          // gaps in the input (offsets gone before applied)
+    std::uint64_t input_gap_records = 0;   // offsets those gaps span
+    std::uint64_t partitions_stopped = 0;  // now: stopped at a gap (input.gap=stop)
 };
 
 class kafka_service {
