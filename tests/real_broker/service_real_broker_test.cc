@@ -222,7 +222,7 @@ struct rig {
 
 } // namespace
 
-TEST_CASE("kcat's default partitioner: the record is rejected WRONG_PARTITION; with murmur2_random it is applied") {
+TEST_CASE("kcat's default partitioner gets the record rejected WRONG_PARTITION, kcat with murmur2_random gets it applied") {
     rig r(4);
     // An account whose murmur2 partition (posd's, the Java client's) is not
     // the partition kcat's default partitioner picks.
@@ -382,7 +382,7 @@ struct gap_rig : rig {
 
 } // namespace
 
-TEST_CASE("an input gap stops its partition by default: logged, counted, not ready; the other partition goes on") {
+TEST_CASE("an input gap stops its partition by default: logged, counted, not ready, while the other partition goes on") {
     gap_rig r;
     ops::service_metrics metrics;
     r.settings.metrics = &metrics;

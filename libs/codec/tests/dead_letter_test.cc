@@ -46,7 +46,7 @@ TEST_CASE("dead letter: a record within the bounds is kept whole, with its conte
     CHECK_FALSE(header_of(encode_dead_letter(letter("k", "v"), "activity", std::nullopt), "content-type"));
 }
 
-TEST_CASE("dead letter: exactly at the bounds nothing is cut; one byte more is cut to a prefix with size and hash") {
+TEST_CASE("dead letter: exactly at the bounds nothing is cut, one byte more is cut to a prefix with size and hash") {
     const std::string value_at(dead_letter_value_bytes_max, 'v');
     const std::string key_at(dead_letter_key_bytes_max, 'k');
     const auto whole = encode_dead_letter(letter(key_at, value_at), "activity", std::nullopt);
