@@ -433,3 +433,65 @@ TEST_CASE("with input.gap=skip the partition goes on at the log start, the gap c
     CHECK_THAT(metrics.serialize(), Catch::Contains("posd_input_gap_records_total{partition=\"0\"} 2"));
     CHECK(r.store->meta(0)->next_offset == 5);
 }
+
+namespace {
+
+// A gap found while running: partition 0 applies a record, then, while
+// its consumer waits on a held fetch (fetch.min.bytes not met), two
+// records are produced and deleted and a third produced. The next fetch
+// finds its offset gone. Returns the counts, with what the service showed
+// 3 s after the gap (or once the third record is applied).
+struct running_gap {
+    service_counts counts;
+    bool ready_seen = true;
+    std::uint64_t stopped_seen = 0;
+};
+
+running_gap gap_while_running(rig& r) {
+    const std::string base = base_where([](const std::string& k) { return store::kafka_partition_for_key(k, 1) == 0; });
+    r.settings.consumer_kafka["fetch.min.bytes"] = "100000000";
+    r.settings.consumer_kafka["fetch.wait.max.ms"] = "2000";
+    r.produce_deposit("RG-0", base); // offset 0
+    running_gap out;
+    std::optional<std::chrono::steady_clock::time_point> gap_made;
+    out.counts = r.run([&](const service_counts& c, const kafka_service& svc) {
+        if (c.records.records_in >= 1 && !gap_made) {
+            r.produce_deposit("RG-1", base); // 1
+            r.produce_deposit("RG-2", base); // 2
+            r.delete_records(0, 3);
+            r.produce_deposit("RG-3", base); // 3
+            gap_made = std::chrono::steady_clock::now();
+        }
+        if (!gap_made) return false;
+        out.ready_seen = svc.ready();
+        out.stopped_seen = c.partitions_stopped;
+        return c.records.records_in >= 2 || std::chrono::steady_clock::now() - *gap_made > std::chrono::seconds(8);
+    });
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("a gap found while running stops the partition by default") {
+    rig r(1);
+    const running_gap g = gap_while_running(r);
+    CHECK(g.counts.records.records_in == 1);
+    CHECK(g.counts.input_gaps == 1);
+    CHECK(g.counts.input_gap_records == 2);
+    CHECK(g.stopped_seen == 1);
+    CHECK_FALSE(g.ready_seen);
+    CHECK(r.store->meta(0)->next_offset == 1);
+}
+
+TEST_CASE("a gap found while running is skipped with input.gap=skip: the partition goes on at the log start") {
+    rig r(1);
+    r.settings.input_gap_skip = true;
+    const running_gap g = gap_while_running(r);
+    CHECK(g.counts.records.records_in == 2);
+    CHECK(g.counts.records.applied == 2);
+    CHECK(g.counts.input_gaps == 1);
+    CHECK(g.counts.input_gap_records == 2);
+    CHECK(g.stopped_seen == 0);
+    CHECK(g.ready_seen);
+    CHECK(r.store->meta(0)->next_offset == 4);
+}
