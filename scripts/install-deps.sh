@@ -10,6 +10,8 @@ packages=(
   catch2
   librdkafka-dev librocksdb-dev prometheus-cpp-dev kcat
   libspdlog-dev libssl-dev
+  # promtool and a Prometheus server for the metrics tests (tests/metrics)
+  prometheus curl python3
   # the real Apache Kafka broker of the tests (tests/broker), fetched by Maven
   openjdk-17-jre-headless maven
 )

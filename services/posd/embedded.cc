@@ -201,7 +201,9 @@ int run_service(const ops::config& cfg, const engine::engine_config& config) {
         for (const std::string& p : r.problems) ops::log_warn("reference file line skipped", {{"problem", p}});
         ops::log_info("reference files produced", {{"dir", cfg.refdata_dir}, {"records", r.loaded}});
     }
-    reference_tables tables(s.kafka, reference, s.kafka_timeout);
+    ops::service_metrics metrics; // before the tables: they count skipped reference records
+    s.metrics = &metrics;
+    reference_tables tables(s.kafka, reference, s.kafka_timeout, &metrics);
     tables.load();
     {
         const reference_counts rc = tables.counts();
@@ -216,8 +218,6 @@ int run_service(const ops::config& cfg, const engine::engine_config& config) {
                       {{"file", cfg.replay_file}, {"records", produced}, {"topic", s.topics.activity}});
     }
 
-    ops::service_metrics metrics;
-    s.metrics = &metrics;
     const std::int32_t partition_count = partitions_of(*stream::make_producer(s.kafka), s.topics.activity);
     kafka_service service(s, config, tables.data(), *store);
     ops::http_server::options ho;

@@ -6,6 +6,7 @@
 #include "embedded.h" // partitions_of
 #include "engine/engine.h"
 #include "model/keys.h"
+#include "model/reason.h"
 #include "ops/log.h"
 #include "routing.h"
 #include "stream/admin.h"
@@ -18,6 +19,7 @@
 #include <exception>
 #include <optional>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <vector>
 
@@ -37,6 +39,13 @@ std::optional<std::string> header(RdKafka::Message& m, const char* name) {
     RdKafka::Headers::Header v = h->get_last(name);
     if (v.err() != RdKafka::ERR_NO_ERROR || !v.value()) return std::nullopt;
     return std::string(static_cast<const char*>(v.value()), v.value_size());
+}
+
+// The record's Kafka timestamp (create or log-append time), ms since the epoch.
+std::optional<std::int64_t> kafka_timestamp_ms(const RdKafka::Message& m) {
+    const RdKafka::MessageTimestamp t = m.timestamp();
+    if (t.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE || t.timestamp < 0) return std::nullopt;
+    return t.timestamp;
 }
 
 } // namespace
@@ -60,6 +69,9 @@ struct partition_state {
     std::chrono::steady_clock::time_point next_publish_attempt{};
     // Set at an input gap with input.gap=stop: nothing more is applied.
     bool stopped = false;
+    // The Kafka timestamps (ms) of the unpublished batch's input records,
+    // for the end-to-end latency once its transaction commits.
+    std::vector<std::int64_t> unpublished_timestamps_ms;
 };
 
 struct kafka_service::impl : RdKafka::RebalanceCb {
@@ -85,7 +97,18 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     impl(kafka_service_settings s, const engine::engine_config& c, const engine::reference_data& r,
          store::rocks_store& st, std::atomic<bool>& rd)
         : settings(std::move(s)), config(c), refdata(r), store(st), ready(rd),
-          incarnation(fmt::format("{:x}", now_ms().ms)) {}
+          incarnation(fmt::format("{:x}", now_ms().ms)) {
+        if (ops::service_metrics* mx = settings.metrics) {
+            // Every series a reject or an output may add exists from the
+            // start, at 0, so rate() and increase() see its first change.
+            for (std::uint16_t code = 1; code <= model::reason_max; ++code)
+                (void)mx->records_rejected(model::reason_code(static_cast<model::reason>(code)));
+            const topic_names& t = settings.topics;
+            for (const std::string* topic :
+                 {&t.position_updated, &t.market_value, &t.margin_updated, &t.dead_letter, &t.changelog})
+                (void)mx->outputs(*topic);
+        }
+    }
 
     ~impl() override {
         for (auto& [p, st] : partitions) st.pending.clear(); // messages die before the consumer
@@ -254,7 +277,11 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
                 st.revalue_pending.insert(std::move(c));
             st.first_revalue_pending = std::chrono::steady_clock::now();
         }
-        if (settings.metrics) settings.metrics->restore_progress_ratio(p).Set(1);
+        if (ops::service_metrics* mx = settings.metrics) {
+            mx->restore_progress_ratio(p).Set(1);
+            (void)mx->end_of_day_records_applied(p);
+            if (meta) set_business_date(p, *meta);
+        }
         partitions.insert_or_assign(p, std::move(st));
         return start;
     }
@@ -271,8 +298,38 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         for (const auto& m : stored) msgs.push_back({m.topic, m.partition, m.key, m.value, m.headers, m.null_value});
         st.publisher->publish(msgs, settings.topics.activity, p, meta->next_offset, store.last_batch_id(p),
                               settings.kafka_timeout);
+        count_outputs(msgs);
         std::lock_guard lock(counts_mutex);
         ++totals.republished_batches;
+    }
+
+    // posd_outputs_total: the messages of a committed transaction.
+    void count_outputs(std::span<const stream::kafka_message> msgs) {
+        ops::service_metrics* mx = settings.metrics;
+        if (!mx || msgs.empty()) return;
+        // Batches hold runs of one topic: count each run at once.
+        std::size_t run = 0;
+        for (std::size_t i = 1; i <= msgs.size(); ++i)
+            if (i == msgs.size() || msgs[i].topic != msgs[run].topic) {
+                mx->outputs(msgs[run].topic).Increment(static_cast<double>(i - run));
+                run = i;
+            }
+    }
+
+    void set_business_date(std::int32_t p, const model::partition_meta& meta) {
+        if (settings.metrics && meta.business_date)
+            settings.metrics->business_date_seconds(p).Set(static_cast<double>(meta.business_date->days()) * 86'400);
+    }
+
+    // posd_end_to_end_latency_seconds: each input record's Kafka timestamp
+    // to now, the commit of its transaction.
+    void observe_end_to_end(std::span<const std::int64_t> timestamps_ms) {
+        if (!settings.metrics || timestamps_ms.empty()) return;
+        const std::int64_t committed = now_ms().ms;
+        std::vector<double> seconds;
+        seconds.reserve(timestamps_ms.size());
+        for (std::int64_t t : timestamps_ms) seconds.push_back(static_cast<double>(committed - t) / 1000.0);
+        settings.metrics->observe_end_to_end_latency(seconds);
     }
 
     // After a failed transaction: republishes the outbox, at most every
@@ -287,8 +344,11 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             republish_outbox(st);
             ops::log_info("batch republished", {{"partition", st.partition}});
             st.unpublished_since.reset();
+            observe_end_to_end(st.unpublished_timestamps_ms);
+            st.unpublished_timestamps_ms.clear();
             return true;
         } catch (const stream::kafka_error& e) {
+            if (settings.metrics) settings.metrics->transaction_aborts().Increment();
             if (now - *st.unpublished_since > settings.kafka_timeout)
                 throw std::runtime_error(fmt::format("partition {}: the last batch is unpublished since {} ms: {}",
                                                      st.partition, settings.kafka_timeout.count(), e.what()));
@@ -376,7 +436,10 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         const auto started = std::chrono::steady_clock::now();
         std::vector<engine::input_record> records;
         records.reserve(st.pending.size());
+        std::vector<std::int64_t> timestamps_ms;
+        timestamps_ms.reserve(st.pending.size());
         for (const auto& m : st.pending) {
+            if (const auto t = kafka_timestamp_ms(*m)) timestamps_ms.push_back(*t);
             engine::input_record in;
             in.offset = m->offset();
             in.key = m->key() ? std::string_view(*m->key()) : std::string_view();
@@ -391,12 +454,17 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         const auto apply_started = std::chrono::steady_clock::now();
         engine::write_set ws = st.engine->apply(store.partition(st.partition), records, now_ms());
         const auto applied = std::chrono::steady_clock::now();
-        commit_and_publish(st, ws, started);
         if (ops::service_metrics* mx = settings.metrics) {
-            // The engine's time per record of this batch (reads through RocksDB included).
-            mx->apply_latency_seconds().Observe(std::chrono::duration<double>(applied - apply_started).count() /
-                                                static_cast<double>(std::max<std::size_t>(1, st.pending.size())));
+            // The engine applies the batch at once: each record counts the
+            // batch's engine time (RocksDB reads included) divided evenly.
+            const std::size_t n = st.pending.size();
+            mx->observe_apply_latency(
+                std::chrono::duration<double>(applied - apply_started).count() / static_cast<double>(n), n);
         }
+        if (commit_and_publish(st, ws, started))
+            observe_end_to_end(timestamps_ms);
+        else
+            st.unpublished_timestamps_ms = std::move(timestamps_ms);
         st.pending.clear();
     }
 
@@ -491,7 +559,9 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     }
 
     // Steps 2-4 of the protocol for one write set: encode, RocksDB, Kafka.
-    void commit_and_publish(partition_state& st, engine::write_set& ws, std::chrono::steady_clock::time_point started) {
+    // True when the transaction committed; false when it was aborted (the
+    // batch is in RocksDB and waits to be published again).
+    bool commit_and_publish(partition_state& st, engine::write_set& ws, std::chrono::steady_clock::time_point started) {
         // Every change read so far is re-valued here once none is pending.
         if (settings.tables && st.revalue_pending.empty()) ws.meta.revalued_through = settings.tables->marks();
 
@@ -531,10 +601,15 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             msgs.push_back({settings.topics.changelog, st.partition, std::move(r.key), r.value.value_or(""), {},
                             !r.value.has_value()});
         const auto stored = std::chrono::steady_clock::now();
+        set_business_date(st.partition, ws.meta);
+        bool committed = true;
         try {
             st.publisher->publish(msgs, settings.topics.activity, st.partition, ws.meta.next_offset, batch_id,
                                   settings.kafka_timeout);
+            count_outputs(msgs);
         } catch (const stream::kafka_error& e) {
+            committed = false;
+            if (settings.metrics) settings.metrics->transaction_aborts().Increment();
             // Aborted; the batch is in RocksDB with its outbox (a crash
             // between steps 3 and 4, without the crash): publish it again
             // before applying anything more. A fenced publisher throws
@@ -550,6 +625,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             mx->records_consumed(st.partition).Increment(static_cast<double>(ws.counts.records_in));
             mx->records_applied().Increment(static_cast<double>(ws.counts.applied));
             mx->records_duplicate().Increment(static_cast<double>(ws.counts.duplicates));
+            mx->end_of_day_records_applied(st.partition).Increment(static_cast<double>(ws.counts.controls));
             for (const auto& e : ws.events)
                 if (const auto* d = std::get_if<model::dead_letter>(&e))
                     mx->records_rejected(model::reason_code(d->reject.reason)).Increment();
@@ -560,6 +636,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         totals.records += ws.counts;
         ++totals.batches;
         totals.outputs += ws.events.size();
+        return committed;
     }
 
     void flush_due(bool all) {
@@ -601,7 +678,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             }
             const store::store_stats ss = store.stats();
             mx->state_size_bytes().Set(static_cast<double>(ss.approximate_size_bytes));
-            mx->state_write_stalls().Set(static_cast<double>(ss.write_stall_count));
+            mx->sample_state_write_stalls(ss.write_stall_count, ss.write_stall_micros);
         }
     }
 

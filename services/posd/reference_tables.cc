@@ -25,6 +25,9 @@ namespace {
 
 enum class kind : std::uint8_t { bookkeeping_rules, products, securities, margin_rules, prices };
 
+// The reason of a margin-rule tombstone whose key is not nyrsMgnRule|nyrsMgnSeq.
+constexpr std::string_view bad_key = "BAD_KEY";
+
 std::int32_t partition_count(RdKafka::KafkaConsumer& c, const std::string& topic, int timeout_ms) {
     std::string err;
     std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&c, topic, nullptr, err));
@@ -68,9 +71,16 @@ struct reference_tables::impl {
     codec::json_decoder decoder;
     engine::string_map<cusip_marks> marks_of;
     reference_counts totals;
+    ops::service_metrics* metrics;
 
-    impl(const std::map<std::string, std::string>& kafka, reference_topics t, std::chrono::milliseconds to)
-        : topics(std::move(t)), timeout(to) {
+    impl(const std::map<std::string, std::string>& kafka, reference_topics t, std::chrono::milliseconds to,
+         ops::service_metrics* mx)
+        : topics(std::move(t)), timeout(to), metrics(mx) {
+        if (metrics) { // every reason's series from the start, at 0
+            for (std::uint16_t r = 1; r <= model::reason_max; ++r)
+                (void)metrics->refdata_rejected(model::reason_code(static_cast<model::reason>(r)));
+            (void)metrics->refdata_rejected(bad_key);
+        }
         auto props = kafka;
         // No group membership (assign only) and no commits: every instance
         // reads the whole table. librdkafka still wants a group id.
@@ -134,7 +144,7 @@ struct reference_tables::impl {
                 std::int32_t seq = 0;
                 if (bar == std::string::npos ||
                     std::from_chars(key.data() + bar + 1, key.data() + key.size(), seq).ec != std::errc()) {
-                    reject(s, m, "BAD_KEY", "key", "a margin rule key is nyrsMgnRule|nyrsMgnSeq");
+                    reject(s, m, bad_key, "key", "a margin rule key is nyrsMgnRule|nyrsMgnSeq");
                     return std::nullopt;
                 }
                 data.erase_margin_rule(std::string_view(key).substr(0, bar), seq);
@@ -168,6 +178,7 @@ struct reference_tables::impl {
                 std::string_view message) {
         ++totals.rejected;
         ++totals.rejected_by_reason[std::string(reason)];
+        if (metrics) metrics->refdata_rejected(reason).Increment();
         ops::log_warn("reference record skipped", {{"topic", s.topic},
                                                    {"partition", m.partition()},
                                                    {"offset", m.offset()},
@@ -244,8 +255,8 @@ struct reference_tables::impl {
 };
 
 reference_tables::reference_tables(const std::map<std::string, std::string>& kafka, reference_topics topics,
-                                   std::chrono::milliseconds timeout)
-    : impl_(std::make_unique<impl>(kafka, std::move(topics), timeout)) {}
+                                   std::chrono::milliseconds timeout, ops::service_metrics* metrics)
+    : impl_(std::make_unique<impl>(kafka, std::move(topics), timeout, metrics)) {}
 reference_tables::~reference_tables() = default;
 
 void reference_tables::load() { impl_->load(); }

@@ -24,6 +24,7 @@
 // by that thread's engines between calls.
 
 #include "engine/reference_data.h"
+#include "ops/metrics.h"
 
 #include <chrono>
 #include <cstdint>
@@ -52,9 +53,11 @@ struct reference_counts {
 class reference_tables {
 public:
     // `kafka`: librdkafka properties (bootstrap.servers, security...).
+    // `metrics` (optional, must outlive the tables) counts the skipped
+    // records by reason (posd_refdata_rejected_total).
     // Throws std::runtime_error when a topic does not exist.
     reference_tables(const std::map<std::string, std::string>& kafka, reference_topics topics,
-                     std::chrono::milliseconds timeout);
+                     std::chrono::milliseconds timeout, ops::service_metrics* metrics = nullptr);
     ~reference_tables();
     reference_tables(const reference_tables&) = delete;
     reference_tables& operator=(const reference_tables&) = delete;

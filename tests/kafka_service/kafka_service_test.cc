@@ -4,15 +4,18 @@
 // that is what these tests check.
 
 #include "embedded.h"
+#include "exposition.h"
 #include "kafka_service.h"
 #include "refdata_files.h"
 
 #include "codec/decoder.h"
+#include "model/reason.h"
 #include "store/partitioner.h"
 #include "store/store.h"
 #include "stream/embedded_cluster.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <filesystem>
 #include <fstream>
@@ -134,6 +137,75 @@ TEST_CASE("the sample through Kafka: every record accounted for, then a restart 
     CHECK(second.records.rejected == 19);
     CHECK(second.restored_partitions == 0);
     CHECK(second.republished_batches == 0);
+}
+
+TEST_CASE("the service's metrics: every reason from the start, per-record latencies, outputs, END_OF_DAYs, dates") {
+    fixture f;
+    temp_dir dir;
+    auto store = f.open_store(dir.path / "db");
+    ops::service_metrics metrics;
+    f.settings.metrics = &metrics;
+
+    // Before any record: every reject reason and every output topic at 0.
+    {
+        kafka_service idle(f.settings, f.config, f.refdata, *store);
+        const auto s = test::samples_of(metrics.serialize());
+        for (std::uint16_t r = 1; r <= model::reason_max; ++r) {
+            const std::string code(model::reason_code(static_cast<model::reason>(r)));
+            INFO(code);
+            CHECK(s.at(R"(posd_records_rejected_total{reason=")" + code + R"("})") == 0);
+        }
+        for (const std::string& topic : {f.settings.topics.position_updated, f.settings.topics.market_value,
+                                         f.settings.topics.margin_updated, f.settings.topics.dead_letter,
+                                         f.settings.topics.changelog}) {
+            INFO(topic);
+            CHECK(s.at(R"(posd_outputs_total{topic=")" + topic + R"("})") == 0);
+        }
+    }
+
+    const std::uint64_t produced = f.produce_sample();
+    // Scraped while the partitions are still assigned (a revoke forgets
+    // their gauges).
+    std::string scraped;
+    const service_counts c = f.run(*store, [&](const service_counts& n) {
+        if (n.records.records_in < produced) return false;
+        scraped = metrics.serialize();
+        return true;
+    });
+    REQUIRE(c.records.records_in == produced);
+    const auto s = test::samples_of(scraped);
+    const auto records = static_cast<double>(produced);
+
+    CHECK(test::sum_of(test::family_of(s, "posd_records_consumed_total")) == records);
+    CHECK(s.at("posd_records_applied_total") == static_cast<double>(c.records.applied));
+    CHECK(test::sum_of(test::family_of(s, "posd_records_rejected_total")) == 19);
+    CHECK(test::family_of(s, "posd_records_rejected_total").size() == model::reason_max);
+    // One observation per input record, not per batch.
+    CHECK(s.at("posd_apply_latency_seconds_count") == records);
+    CHECK(s.at("posd_end_to_end_latency_seconds_count") == records);
+    CHECK(s.at("posd_end_to_end_latency_seconds_sum") > 0);
+    CHECK(s.at(R"(posd_end_to_end_latency_seconds_bucket{le="300"})") == records); // produced just now
+    CHECK(s.at("posd_batch_seconds_count") == static_cast<double>(c.batches));
+    // Every message of the committed batches, by topic.
+    const auto outputs = test::family_of(s, "posd_outputs_total");
+    CHECK(outputs.at(R"({topic="activity.dlq"})") == 19);
+    CHECK(outputs.at(R"({topic="position.updated"})") > 0);
+    CHECK(outputs.at(R"({topic="posd.changelog"})") > 0);
+    CHECK(test::sum_of(outputs) - outputs.at(R"({topic="posd.changelog"})") == static_cast<double>(c.outputs));
+    CHECK(s.at("posd_transaction_aborts_total") == 0);
+    // The sample's END_OF_DAY reaches every partition, which moves its date.
+    for (std::int32_t p = 0; p < partitions; ++p) {
+        INFO("partition " << p);
+        const std::string label = fmt::format(R"({{partition="{}"}})", p);
+        CHECK(s.at("posd_end_of_day_records_applied_total" + label) == 1);
+        const auto meta = store->meta(p);
+        REQUIRE(meta);
+        REQUIRE(meta->business_date);
+        CHECK(*meta->business_date > *f.config.initial_business_date);
+        CHECK(s.at("posd_business_date_seconds" + label) == meta->business_date->days() * 86'400.0);
+    }
+    CHECK(s.at("posd_state_write_stalls_total") == 0);
+    CHECK(s.count("posd_state_write_stalls") == 0);
 }
 
 TEST_CASE("an instance with an empty disk restores the partitions from the changelog, identical, and carries on") {

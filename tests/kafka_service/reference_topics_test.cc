@@ -2,12 +2,14 @@
 // re-valuation by posd's Kafka service, on the embedded mock cluster.
 
 #include "embedded.h"
+#include "exposition.h"
 #include "kafka_service.h"
 #include "reference_tables.h"
 #include "refdata_files.h"
 
 #include "posctl/query.h"
 #include "queries.h"
+#include "model/reason.h"
 #include "store/partitioner.h"
 #include "store/store.h"
 #include "stream/batch_publisher.h"
@@ -111,13 +113,22 @@ TEST_CASE("reference topics load as tables: upserts, tombstones, and skipped bad
     f.produce(f.reference.margin_rules, "DEFAULT|10", std::nullopt); // rule|seq
     f.produce(f.reference.margin_rules, "no-seq", std::nullopt);     // a key that names no rule
 
-    reference_tables tables(f.kafka, f.reference, timeout);
+    ops::service_metrics metrics;
+    reference_tables tables(f.kafka, f.reference, timeout, &metrics);
     tables.load();
     const reference_counts c = tables.counts();
     CHECK(c.applied == produced.loaded + 2);
     CHECK(c.rejected == 2);
     CHECK(c.rejected_by_reason.size() == 2);
     CHECK(c.rejected_by_reason.contains("BAD_KEY"));
+    // The same in the metrics, where every reason has its series from the start.
+    const auto rejected = test::family_of(test::samples_of(metrics.serialize()), "posd_refdata_rejected_total");
+    CHECK(rejected.size() == model::reason_max + 1u); // and BAD_KEY
+    CHECK(test::sum_of(rejected) == 2);
+    for (const auto& [reason, n] : c.rejected_by_reason) {
+        INFO(reason);
+        CHECK(rejected.at(R"({reason=")" + reason + R"("})") == static_cast<double>(n));
+    }
     CHECK(tables.data().product("EQ") != nullptr);
     CHECK(tables.data().product("ETF") == nullptr);
     CHECK(tables.data().price(cusip) != nullptr);

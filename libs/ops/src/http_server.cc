@@ -56,6 +56,9 @@ http_response http_response::error(unsigned status, std::string_view code, std::
 
 namespace {
 
+// The route label of a request no route answers (404, or not parseable).
+constexpr std::string_view unmatched_route = "unmatched";
+
 int hex_value(char ch) {
     if (ch >= '0' && ch <= '9') return ch - '0';
     if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
@@ -172,7 +175,12 @@ struct http_server::impl {
 
     explicit impl(options o) : opts(std::move(o)) {}
 
-    http_response handle(const http::request<http::string_body>& req) const;
+    // Sets `route` to the matched route's pattern (left as is when none matches).
+    http_response handle(const http::request<http::string_body>& req, std::string_view& route) const;
+    // posd_http_requests_total{route,status}
+    void count(std::string_view route, unsigned status) const {
+        if (opts.metrics) opts.metrics->http_requests(route, status).Increment();
+    }
     void do_accept();
     void on_accept(beast::error_code ec, tcp::socket socket);
     void run_thread();
@@ -258,11 +266,15 @@ private:
                 status = 431;
                 code = "request_header_fields_too_large";
             }
+            server_.count(unmatched_route, status);
             return send(http_response::error(status, code, fmt::format("malformed request: {}", ec.message())), 11,
                         false);
         }
         auto& req = parser_->get();
-        send(server_.handle(req), req.version(), req.keep_alive() && !server_.stopping.load());
+        std::string_view route = unmatched_route;
+        http_response response = server_.handle(req, route);
+        server_.count(route, response.status);
+        send(std::move(response), req.version(), req.keep_alive() && !server_.stopping.load());
     }
 
     void send(http_response r, unsigned version, bool keep_alive) {
@@ -302,7 +314,8 @@ private:
     bool busy_ = false; // a request is being handled or answered
 };
 
-http_response http_server::impl::handle(const http::request<http::string_body>& req) const {
+http_response http_server::impl::handle(const http::request<http::string_body>& req,
+                                        std::string_view& route) const {
     std::string_view target(req.target().data(), req.target().size());
     if (target.empty() || target.front() != '/')
         return http_response::error(400, "bad_request", "the request target must be an absolute path");
@@ -323,6 +336,7 @@ http_response http_server::impl::handle(const http::request<http::string_body>& 
     for (auto& r : routes)
         if (matches(r, segments) && (!best || r.literals > best->literals)) best = &r;
     if (!best) return http_response::error(404, "not_found", fmt::format("no resource at {}", path));
+    route = best->pattern;
     if (req.method() != http::verb::get)
         return http_response::error(405, "method_not_allowed",
                                     fmt::format("{} is not allowed; use GET", std::string_view(req.method_string().data(), req.method_string().size())));

@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -417,4 +418,42 @@ TEST_CASE("route patterns are checked", "[http]") {
     auto zero = local_options();
     zero.threads = 0;
     CHECK_THROWS_AS(http_server(zero), std::invalid_argument);
+}
+
+TEST_CASE("every response is counted by route pattern and status", "[http][metrics]") {
+    service_metrics metrics;
+    auto opts = local_options();
+    opts.metrics = &metrics;
+    http_server server(opts);
+    server.route("/positions/{key}", [](const http_request& r) {
+        if (r.param("key") == "boom") throw std::runtime_error("boom");
+        return http_response::json("{}");
+    });
+    server.start();
+    CHECK(fetch(server.port(), "/healthz").status == 200);
+    CHECK(fetch(server.port(), "/positions/A%7C1").status == 200);
+    CHECK(fetch(server.port(), "/positions/B%7C2").status == 200);
+    CHECK(fetch(server.port(), "/positions/boom").status == 500);
+    CHECK(fetch(server.port(), "/healthz", http::verb::post).status == 405);
+    CHECK(fetch(server.port(), "/nowhere").status == 404);
+    CHECK(status_of_raw(exchange_raw(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: z\r\n\r\n")) ==
+          400);
+    CHECK(fetch(server.port(), "/metrics").status == 200);
+
+    const std::string text = metrics.serialize();
+    auto count = [&](std::string_view route, unsigned status) {
+        const std::string sample =
+            fmt::format("\nposd_http_requests_total{{route=\"{}\",status=\"{}\"}} ", route, status);
+        const auto at = text.find(sample);
+        if (at == std::string::npos) return -1.0;
+        return std::stod(text.substr(at + sample.size()));
+    };
+    CHECK(count("/healthz", 200) == 1);
+    CHECK(count("/positions/{key}", 200) == 2); // the pattern, never the path (paths hold account numbers)
+    CHECK(count("/positions/{key}", 500) == 1);
+    CHECK(count("/healthz", 405) == 1);
+    CHECK(count("unmatched", 404) == 1);
+    CHECK(count("unmatched", 400) == 1);
+    CHECK_THAT(text, !Catch::Contains("A|1"));
+    CHECK_THAT(text, !Catch::Contains("A%7C1"));
 }

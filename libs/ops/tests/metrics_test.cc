@@ -16,7 +16,8 @@ namespace {
 std::map<std::string, double> scrape(const std::string& text) {
     std::map<std::string, double> out;
     std::istringstream in(text);
-    std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?) (\S+)$)");
+    // Label values are quoted and may hold braces ("/positions/{key}").
+    std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})?) (\S+)$)");
     for (std::string line; std::getline(in, line);) {
         if (line.empty() || line.front() == '#') continue;
         std::smatch m;
@@ -38,6 +39,11 @@ TEST_CASE("every family is exposed with its type", "[metrics]") {
     (void)metrics.records_rejected("X");
     (void)metrics.consumer_lag(0);
     (void)metrics.restore_progress_ratio(0);
+    (void)metrics.refdata_rejected("X");
+    (void)metrics.outputs("t");
+    (void)metrics.end_of_day_records_applied(0);
+    (void)metrics.business_date_seconds(0);
+    (void)metrics.http_requests("/healthz", 200);
     auto text = metrics.serialize();
     for (auto [name, type] : std::vector<std::pair<std::string, std::string>>{
              {"posd_records_consumed_total", "counter"},
@@ -52,7 +58,15 @@ TEST_CASE("every family is exposed with its type", "[metrics]") {
              {"posd_restore_progress_ratio", "gauge"},
              {"posd_restore_records_total", "counter"},
              {"posd_state_size_bytes", "gauge"},
-             {"posd_state_write_stalls", "gauge"},
+             {"posd_state_write_stalls_total", "counter"},
+             {"posd_state_write_stall_seconds_total", "counter"},
+             {"posd_transaction_aborts_total", "counter"},
+             {"posd_refdata_rejected_total", "counter"},
+             {"posd_outputs_total", "counter"},
+             {"posd_end_of_day_records_applied_total", "counter"},
+             {"posd_business_date_seconds", "gauge"},
+             {"posd_http_requests_total", "counter"},
+             {"posd_build_info", "gauge"},
              {"posd_partitions_assigned", "gauge"},
              {"posd_ready", "gauge"},
          }) {
@@ -79,7 +93,6 @@ TEST_CASE("updates show up in the scrape with their labels", "[metrics]") {
     metrics.restore_progress_ratio(3).Set(0.25);
     metrics.restore_records().Increment(1000);
     metrics.state_size_bytes().Set(1 << 20);
-    metrics.state_write_stalls().Set(2);
     metrics.partitions_assigned().Set(2);
     metrics.ready().Set(1);
     metrics.batch_seconds().Observe(0.003);
@@ -99,7 +112,6 @@ TEST_CASE("updates show up in the scrape with their labels", "[metrics]") {
     CHECK(s.at(R"(posd_restore_progress_ratio{partition="3"})") == 0.25);
     CHECK(s.at("posd_restore_records_total") == 1000);
     CHECK(s.at("posd_state_size_bytes") == 1048576);
-    CHECK(s.at("posd_state_write_stalls") == 2);
     CHECK(s.at("posd_partitions_assigned") == 2);
     CHECK(s.at("posd_ready") == 1);
     CHECK(s.at(R"(posd_batch_seconds_bucket{le="0.0025"})") == 0);
@@ -168,4 +180,88 @@ TEST_CASE("concurrent updates and child creation lose nothing", "[metrics]") {
     CHECK(consumed == threads * per_thread);
     CHECK(s.at(R"(posd_records_rejected_total{reason="ODD"})") == 2 * per_thread / 100);
     CHECK(s.at(R"(posd_records_rejected_total{reason="EVEN"})") == 2 * per_thread / 100);
+}
+
+TEST_CASE("the build is named by posd_build_info", "[metrics]") {
+    service_metrics metrics;
+    const auto s = scrape(metrics.serialize());
+    CHECK(service_metrics::build_version() == "0.1.0");
+    const std::string commit(service_metrics::build_commit());
+    CHECK((commit == "unknown" || std::regex_match(commit, std::regex("[0-9a-f]{40}"))));
+    CHECK(s.at(R"(posd_build_info{commit=")" + commit + R"(",version="0.1.0"})") == 1);
+}
+
+TEST_CASE("per-record latencies: one observation per record, in one call per batch", "[metrics]") {
+    service_metrics metrics;
+    // A batch of 100 records whose engine time was 2 ms: 20 µs each.
+    metrics.observe_apply_latency(0.002 / 100, 100);
+    metrics.observe_apply_latency(0.5, 0); // no records, nothing observed
+    // Four records: the one from a clock ahead of ours counts as 0 s.
+    const std::vector<double> e2e = {0.002, 0.3, -1.0, 400.0};
+    metrics.observe_end_to_end_latency(e2e);
+
+    auto s = scrape(metrics.serialize());
+    CHECK(s.at("posd_apply_latency_seconds_count") == 100);
+    CHECK(s.at("posd_apply_latency_seconds_sum") == Approx(0.002));
+    CHECK(s.at(R"(posd_apply_latency_seconds_bucket{le="1e-05"})") == 0);
+    CHECK(s.at(R"(posd_apply_latency_seconds_bucket{le="2.5e-05"})") == 100);
+    CHECK(s.at(R"(posd_apply_latency_seconds_bucket{le="+Inf"})") == 100);
+    CHECK(s.at("posd_end_to_end_latency_seconds_count") == 4);
+    CHECK(s.at("posd_end_to_end_latency_seconds_sum") == Approx(400.302));
+    CHECK(s.at(R"(posd_end_to_end_latency_seconds_bucket{le="0.001"})") == 1);
+    CHECK(s.at(R"(posd_end_to_end_latency_seconds_bucket{le="0.0025"})") == 2);
+    CHECK(s.at(R"(posd_end_to_end_latency_seconds_bucket{le="0.5"})") == 3);
+    CHECK(s.at(R"(posd_end_to_end_latency_seconds_bucket{le="300"})") == 3);
+    CHECK(s.at(R"(posd_end_to_end_latency_seconds_bucket{le="+Inf"})") == 4);
+}
+
+TEST_CASE("write stalls are counters that follow RocksDB's cumulative figures", "[metrics]") {
+    service_metrics metrics;
+    auto s = scrape(metrics.serialize());
+    CHECK(s.at("posd_state_write_stalls_total") == 0);
+    CHECK(s.count("posd_state_write_stalls") == 0); // no gauge of the same thing
+    metrics.sample_state_write_stalls(3, 1'500'000);
+    metrics.sample_state_write_stalls(3, 1'500'000); // unchanged: nothing added
+    s = scrape(metrics.serialize());
+    CHECK(s.at("posd_state_write_stalls_total") == 3);
+    CHECK(s.at("posd_state_write_stall_seconds_total") == Approx(1.5));
+    metrics.sample_state_write_stalls(5, 2'000'000);
+    s = scrape(metrics.serialize());
+    CHECK(s.at("posd_state_write_stalls_total") == 5);
+    CHECK(s.at("posd_state_write_stall_seconds_total") == Approx(2.0));
+    // The store opened again: RocksDB counts from 0, the counter carries on.
+    metrics.sample_state_write_stalls(1, 250'000);
+    s = scrape(metrics.serialize());
+    CHECK(s.at("posd_state_write_stalls_total") == 6);
+    CHECK(s.at("posd_state_write_stall_seconds_total") == Approx(2.25));
+}
+
+TEST_CASE("outputs, aborts, END_OF_DAYs, business dates and reference rejects by their labels", "[metrics]") {
+    service_metrics metrics;
+    metrics.outputs("position.updated").Increment(4);
+    metrics.outputs("activity.dlq").Increment();
+    metrics.transaction_aborts().Increment();
+    metrics.end_of_day_records_applied(2).Increment();
+    metrics.business_date_seconds(2).Set(19'786.0 * 86'400); // 2024-03-04
+    metrics.refdata_rejected("MALFORMED").Increment(2);
+    metrics.http_requests("/positions/{key}", 404).Increment();
+    metrics.http_requests("/positions/{key}", 404).Increment();
+    metrics.http_requests("unmatched", 400).Increment();
+
+    auto s = scrape(metrics.serialize());
+    CHECK(s.at(R"(posd_outputs_total{topic="position.updated"})") == 4);
+    CHECK(s.at(R"(posd_outputs_total{topic="activity.dlq"})") == 1);
+    CHECK(s.at("posd_transaction_aborts_total") == 1);
+    CHECK(s.at(R"(posd_end_of_day_records_applied_total{partition="2"})") == 1);
+    CHECK(s.at(R"(posd_business_date_seconds{partition="2"})") == 1'709'510'400);
+    CHECK(s.at(R"(posd_refdata_rejected_total{reason="MALFORMED"})") == 2);
+    CHECK(s.at(R"(posd_http_requests_total{route="/positions/{key}",status="404"})") == 2);
+    CHECK(s.at(R"(posd_http_requests_total{route="unmatched",status="400"})") == 1);
+
+    // A revoked partition's business date goes with its other gauges; its
+    // END_OF_DAY counter stays (counters never go back).
+    metrics.forget_partition(2);
+    s = scrape(metrics.serialize());
+    CHECK(s.count(R"(posd_business_date_seconds{partition="2"})") == 0);
+    CHECK(s.at(R"(posd_end_of_day_records_applied_total{partition="2"})") == 1);
 }

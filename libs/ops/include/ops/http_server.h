@@ -83,7 +83,7 @@ public:
         std::uint16_t port = 0;            // 0: any free port (see port())
         std::size_t threads = 1;
         std::function<bool()> ready;       // for /readyz
-        const service_metrics* metrics = nullptr; // for /metrics; must outlive the server
+        service_metrics* metrics = nullptr; // /metrics, and requests counted there; must outlive the server
         std::chrono::milliseconds idle_timeout{30'000};
         std::chrono::milliseconds stop_grace{5'000};
         std::size_t connections_max = 1'024;
