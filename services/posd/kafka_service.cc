@@ -80,6 +80,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
           incarnation(fmt::format("{:x}", now_ms().ms)) {}
 
     ~impl() override {
+        if (settings.view) settings.view->clear(); // run() ended by an exception
         for (auto& [p, st] : partitions) st.pending.clear(); // messages die before the consumer
         if (consumer) consumer->close();
     }
@@ -94,6 +95,8 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         props["isolation.level"] = "read_committed";
         props["partition.assignment.strategy"] = "cooperative-sticky";
         props.try_emplace("client.id", settings.instance_id);
+        if (!settings.advertised_http.empty())
+            props["client.id"] = member_client_id(props["client.id"], settings.advertised_http);
         auto conf = stream::make_conf(props);
         std::string err;
         if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK)
@@ -146,6 +149,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
 
     // Prepares partition p and returns the offset to start consuming at.
     std::int64_t assign(std::int32_t p) {
+        if (settings.view) settings.view->recovering(p); // 503 until recovered
         partition_state st;
         st.partition = p;
         st.engine = std::make_unique<engine::partition_engine>(p, config, refdata);
@@ -188,6 +192,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         }
         if (settings.metrics) settings.metrics->restore_progress_ratio(p).Set(1);
         partitions.insert_or_assign(p, std::move(st));
+        if (settings.view) settings.view->serving(p);
         return start;
     }
 
@@ -293,6 +298,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     }
 
     void revoke(std::int32_t p) {
+        if (settings.view) settings.view->leave(p); // no query reads it from here on
         auto it = partitions.find(p);
         if (it == partitions.end()) return;
         flush(it->second); // finish what was consumed before letting go
@@ -482,6 +488,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         for (auto& [p, st] : partitions) st.pending.clear();
         consumer->close(); // leaves the group (revocation flushes nothing left)
         consumer.reset();
+        if (settings.view) settings.view->clear();
     }
 
     service_counts counts() const {

@@ -94,4 +94,43 @@ std::vector<created_topic> create_topics(const std::map<std::string, std::string
     return out;
 }
 
+std::vector<group_member> describe_group(RdKafka::Handle& client, const std::string& group,
+                                         std::chrono::milliseconds timeout) {
+    rd_kafka_t* rk = client.c_ptr();
+    char err[512];
+    c_ptr<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy> options(
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS));
+    if (rd_kafka_AdminOptions_set_request_timeout(options.get(), ms(timeout), err, sizeof err) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw kafka_error(std::string("DescribeConsumerGroups options: ") + err);
+    c_ptr<rd_kafka_queue_t, rd_kafka_queue_destroy> queue(rd_kafka_queue_new(rk));
+    const char* groups[] = {group.c_str()};
+    rd_kafka_DescribeConsumerGroups(rk, groups, 1, options.get(), queue.get());
+    c_ptr<rd_kafka_event_t, rd_kafka_event_destroy> ev(rd_kafka_queue_poll(queue.get(), ms(timeout) + 1'000));
+    if (!ev) throw kafka_error("DescribeConsumerGroups: no answer");
+    if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw kafka_error(std::string("DescribeConsumerGroups: ") + rd_kafka_event_error_string(ev.get()));
+    const rd_kafka_DescribeConsumerGroups_result_t* result = rd_kafka_event_DescribeConsumerGroups_result(ev.get());
+    std::size_t n = 0;
+    const rd_kafka_ConsumerGroupDescription_t** groups_out = rd_kafka_DescribeConsumerGroups_result_groups(result, &n);
+    std::vector<group_member> out;
+    for (std::size_t g = 0; g < n; ++g) {
+        if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(groups_out[g]))
+            throw kafka_error(fmt::format("describe group {}: {}", group, rd_kafka_error_string(e)));
+        const std::size_t members = rd_kafka_ConsumerGroupDescription_member_count(groups_out[g]);
+        for (std::size_t i = 0; i < members; ++i) {
+            const rd_kafka_MemberDescription_t* m = rd_kafka_ConsumerGroupDescription_member(groups_out[g], i);
+            group_member gm;
+            if (const char* id = rd_kafka_MemberDescription_client_id(m)) gm.client_id = id;
+            if (const char* host = rd_kafka_MemberDescription_host(m)) gm.host = host;
+            const rd_kafka_MemberAssignment_t* a = rd_kafka_MemberDescription_assignment(m);
+            const rd_kafka_topic_partition_list_t* parts = a ? rd_kafka_MemberAssignment_partitions(a) : nullptr;
+            for (int k = 0; parts && k < parts->cnt; ++k)
+                gm.assignment.push_back({parts->elems[k].topic, parts->elems[k].partition});
+            out.push_back(std::move(gm));
+        }
+    }
+    return out;
+}
+
 } // namespace posd::stream

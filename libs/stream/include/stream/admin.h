@@ -4,10 +4,15 @@
 // the test harnesses create them with this.
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <span>
 #include <string>
 #include <vector>
+
+namespace RdKafka {
+class Handle;
+}
 
 namespace posd::stream {
 
@@ -29,5 +34,23 @@ struct created_topic {
 // (bootstrap.servers, security...). Throws kafka_error on any other failure.
 std::vector<created_topic> create_topics(const std::map<std::string, std::string>& properties,
                                          std::span<const topic_spec> topics, std::chrono::milliseconds timeout);
+
+// One member of a consumer group as the group coordinator describes it.
+struct group_member {
+    std::string client_id;
+    std::string host; // the client's address as the broker sees it
+    struct partition {
+        std::string topic;
+        std::int32_t partition = 0;
+    };
+    std::vector<partition> assignment;
+};
+
+// The members of consumer group `group` and the partitions assigned to each
+// (DescribeConsumerGroups, librdkafka >= 2.0), asked on `client`'s
+// connections. An empty group (or one that does not exist) has no members.
+// Throws kafka_error when the request fails or times out.
+std::vector<group_member> describe_group(RdKafka::Handle& client, const std::string& group,
+                                         std::chrono::milliseconds timeout);
 
 } // namespace posd::stream
