@@ -8,8 +8,9 @@
 //                    stale), the HTTP handlers read it.
 //   owner_directory  every partition's owner in the consumer group, as the
 //                    advertised HTTP address each member carries in its
-//                    consumer client.id (`<instance>@<host:port>`), read with
-//                    DescribeConsumerGroups; cached briefly, refreshed on a miss.
+//                    consumer client.id (`<instance>@<host:port>`), read from
+//                    the group coordinator (stream::describe_group); cached
+//                    briefly, refreshed on a miss.
 //   decide_route     the pure decision: answer, 503 restoring, forward to the
 //                    owner, or 503 unavailable.
 //   forward_query    proxies one GET to the owner with X-Posd-Forwarded-By,
@@ -18,7 +19,7 @@
 // Why client.id: librdkafka does not let an application put user data in
 // the assignor's subscription (Kafka Streams' application.server travels
 // there), but the group coordinator keeps each member's client.id and
-// assignment and hands both out in DescribeConsumerGroups, so every instance
+// assignment and hands both out in DescribeGroups, so every instance
 // learns every owner's address from the broker without a topic of its own.
 //
 // Threading: partition_view and owner_directory are thread-safe; the rest
@@ -79,7 +80,7 @@ public:
         std::string topic; // the activity topic
         std::chrono::milliseconds ttl{1'000};           // how long a description is trusted
         std::chrono::milliseconds refresh_min{100};     // at most one refresh per this, misses included
-        std::chrono::milliseconds timeout{2'000};       // one DescribeConsumerGroups
+        std::chrono::milliseconds timeout{2'000};       // one group description
     };
     // `kafka`: librdkafka properties (bootstrap.servers, security...).
     owner_directory(const std::map<std::string, std::string>& kafka, options o);

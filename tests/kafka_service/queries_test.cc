@@ -11,10 +11,12 @@
 #include "ops/http_server.h"
 #include "store/partitioner.h"
 #include "store/store.h"
+#include "stream/embedded_cluster.h"
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <thread>
 
 using namespace posd;
 using namespace posd::service;
@@ -206,4 +208,24 @@ TEST_CASE("forward_query proxies to the owner once, and a forwarded query is nev
     owner.stop();
     r = forward_query(owner_address, path, "127.0.0.1:1", p, std::chrono::seconds(2));
     CHECK(r.status == 503);
+}
+
+TEST_CASE("owner_directory over a cluster that cannot describe groups: owners unknown, the process lives") {
+    // librdkafka's mock cluster answers no DescribeGroups. With
+    // rd_kafka_DescribeConsumerGroups the first timed-out description
+    // aborted the process (librdkafka 2.0.2, #4605); the directory must
+    // report "unknown" instead, however often it is asked.
+    posd::stream::embedded_cluster cluster(1);
+    cluster.create_topic("activity", partitions);
+    owner_directory owners({{"bootstrap.servers", cluster.bootstrap_servers()}},
+                           {"posd", "activity", std::chrono::milliseconds(1), std::chrono::milliseconds(1),
+                            std::chrono::milliseconds(500)});
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+    int asked = 0;
+    while (std::chrono::steady_clock::now() < until) {
+        CHECK_FALSE(owners.owner(asked % partitions, true).has_value());
+        ++asked;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    CHECK(asked > 3);
 }

@@ -115,7 +115,7 @@ TEST_CASE("the table agrees with the engine's limits and describes every key", "
         CHECK(s.description.find('\n') == std::string_view::npos);
         CHECK_FALSE(s.key.starts_with("kafka."));
     }
-    CHECK(keys.size() == 31);
+    CHECK(keys.size() == 32);
 }
 
 TEST_CASE("precedence: defaults < file < environment < flags", "[config]") {

@@ -94,39 +94,74 @@ std::vector<created_topic> create_topics(const std::map<std::string, std::string
     return out;
 }
 
+namespace {
+
+// Kafka's ConsumerProtocolAssignment (the "consumer" protocol's member
+// assignment bytes): int16 version, [topic: string, partitions: [int32]],
+// user data (ignored). Big-endian. Malformed bytes give what parsed so far.
+struct assignment_reader {
+    const unsigned char* at;
+    const unsigned char* end;
+    bool ok = true;
+    std::uint64_t take(std::size_t n) {
+        if (static_cast<std::size_t>(end - at) < n) {
+            ok = false;
+            return 0;
+        }
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i < n; ++i) v = (v << 8) | *at++;
+        return v;
+    }
+};
+
+std::vector<group_member::partition> parse_assignment(const void* bytes, int size) {
+    std::vector<group_member::partition> out;
+    if (!bytes || size < 2) return out;
+    const auto* begin = static_cast<const unsigned char*>(bytes);
+    assignment_reader r{begin, begin + size};
+    r.take(2); // version
+    const auto topics = static_cast<std::int32_t>(r.take(4));
+    for (std::int32_t t = 0; r.ok && t < topics; ++t) {
+        const auto length = static_cast<std::int16_t>(r.take(2));
+        if (!r.ok || length < 0 || r.end - r.at < length) break;
+        std::string topic(reinterpret_cast<const char*>(r.at), static_cast<std::size_t>(length));
+        r.at += length;
+        const auto count = static_cast<std::int32_t>(r.take(4));
+        for (std::int32_t i = 0; r.ok && i < count; ++i) {
+            const auto p = static_cast<std::int32_t>(r.take(4));
+            if (r.ok) out.push_back({topic, p});
+        }
+    }
+    return out;
+}
+
+} // namespace
+
 std::vector<group_member> describe_group(RdKafka::Handle& client, const std::string& group,
                                          std::chrono::milliseconds timeout) {
-    rd_kafka_t* rk = client.c_ptr();
-    char err[512];
-    c_ptr<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy> options(
-        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS));
-    if (rd_kafka_AdminOptions_set_request_timeout(options.get(), ms(timeout), err, sizeof err) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR)
-        throw kafka_error(std::string("DescribeConsumerGroups options: ") + err);
-    c_ptr<rd_kafka_queue_t, rd_kafka_queue_destroy> queue(rd_kafka_queue_new(rk));
-    const char* groups[] = {group.c_str()};
-    rd_kafka_DescribeConsumerGroups(rk, groups, 1, options.get(), queue.get());
-    c_ptr<rd_kafka_event_t, rd_kafka_event_destroy> ev(rd_kafka_queue_poll(queue.get(), ms(timeout) + 1'000));
-    if (!ev) throw kafka_error("DescribeConsumerGroups: no answer");
-    if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        throw kafka_error(std::string("DescribeConsumerGroups: ") + rd_kafka_event_error_string(ev.get()));
-    const rd_kafka_DescribeConsumerGroups_result_t* result = rd_kafka_event_DescribeConsumerGroups_result(ev.get());
-    std::size_t n = 0;
-    const rd_kafka_ConsumerGroupDescription_t** groups_out = rd_kafka_DescribeConsumerGroups_result_groups(result, &n);
+    // The legacy rd_kafka_list_groups (ListGroups/DescribeGroups), not
+    // rd_kafka_DescribeConsumerGroups: in librdkafka 2.0.2 the latter aborts
+    // the process (rd_kafka_enq_once_del_source_return assertion,
+    // librdkafka#4605) when a request outlives the operation's timeout —
+    // the embedded mock cluster triggers it on the first call.
+    const rd_kafka_group_list* list = nullptr;
+    const rd_kafka_resp_err_t e = rd_kafka_list_groups(client.c_ptr(), group.c_str(), &list, ms(timeout));
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__PARTIAL)
+        throw kafka_error(fmt::format("describe group {}: {}", group, rd_kafka_err2str(e)));
+    c_ptr<const rd_kafka_group_list, rd_kafka_group_list_destroy> owned(list);
     std::vector<group_member> out;
-    for (std::size_t g = 0; g < n; ++g) {
-        if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(groups_out[g]))
-            throw kafka_error(fmt::format("describe group {}: {}", group, rd_kafka_error_string(e)));
-        const std::size_t members = rd_kafka_ConsumerGroupDescription_member_count(groups_out[g]);
-        for (std::size_t i = 0; i < members; ++i) {
-            const rd_kafka_MemberDescription_t* m = rd_kafka_ConsumerGroupDescription_member(groups_out[g], i);
+    for (int g = 0; list && g < list->group_cnt; ++g) {
+        const rd_kafka_group_info& info = list->groups[g];
+        if (info.err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            throw kafka_error(fmt::format("describe group {}: {}", group, rd_kafka_err2str(info.err)));
+        if (!info.group || group != info.group) continue;
+        const bool consumer = info.protocol_type && std::string_view(info.protocol_type) == "consumer";
+        for (int i = 0; i < info.member_cnt; ++i) {
+            const rd_kafka_group_member_info& m = info.members[i];
             group_member gm;
-            if (const char* id = rd_kafka_MemberDescription_client_id(m)) gm.client_id = id;
-            if (const char* host = rd_kafka_MemberDescription_host(m)) gm.host = host;
-            const rd_kafka_MemberAssignment_t* a = rd_kafka_MemberDescription_assignment(m);
-            const rd_kafka_topic_partition_list_t* parts = a ? rd_kafka_MemberAssignment_partitions(a) : nullptr;
-            for (int k = 0; parts && k < parts->cnt; ++k)
-                gm.assignment.push_back({parts->elems[k].topic, parts->elems[k].partition});
+            if (m.client_id) gm.client_id = m.client_id;
+            if (m.client_host) gm.host = m.client_host;
+            if (consumer) gm.assignment = parse_assignment(m.member_assignment, m.member_assignment_size);
             out.push_back(std::move(gm));
         }
     }

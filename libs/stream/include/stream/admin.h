@@ -47,9 +47,11 @@ struct group_member {
 };
 
 // The members of consumer group `group` and the partitions assigned to each
-// (DescribeConsumerGroups, librdkafka >= 2.0), asked on `client`'s
-// connections. An empty group (or one that does not exist) has no members.
-// Throws kafka_error when the request fails or times out.
+// (the group coordinator's DescribeGroups, through librdkafka's
+// rd_kafka_list_groups; see admin.cc for why not DescribeConsumerGroups),
+// asked on `client`'s connections. An empty group (or one that does not
+// exist) has no members. Throws kafka_error when the request fails or no
+// broker answers within `timeout`.
 std::vector<group_member> describe_group(RdKafka::Handle& client, const std::string& group,
                                          std::chrono::milliseconds timeout);
 
