@@ -7,6 +7,7 @@
 #include "query_http_client.h"
 #include "queries.h"
 #include "query_routing.h"
+#include "service_test_support.h"
 
 #include "ops/http_server.h"
 #include "store/partitioner.h"
@@ -27,15 +28,7 @@ constexpr std::int32_t partitions = 4;
 const std::string account = "MXBK|01|118|32403042";
 const std::string position_key = account + "|1|037833100";
 
-struct temp_dir {
-    std::filesystem::path path;
-    temp_dir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "posd-queries-test-XXXXXX").string();
-        REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
-};
+using test_support::temp_dir;
 
 // A store holding one position of `account`, its partition's next offset 42.
 std::unique_ptr<store::rocks_store> store_with_position(const std::filesystem::path& dir) {

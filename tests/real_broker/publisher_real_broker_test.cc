@@ -15,6 +15,7 @@
 // Every test case makes its own topics, group and transactional ids, so the
 // cases are independent and may run in parallel on one broker.
 
+#include "real_broker_address.h"
 #include "stream/batch_publisher.h"
 
 #include <catch2/catch.hpp>
@@ -39,24 +40,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto timeout = 30s;
-
-// The broker's address: $POSD_REAL_BROKER_BOOTSTRAP_FILE names the file the
-// harness writes (to run these tests against a broker started by hand), else
-// the fixture's file under the build tree.
-const std::string& bootstrap_servers() {
-    static const std::string servers = [] {
-        const char* env = std::getenv("POSD_REAL_BROKER_BOOTSTRAP_FILE");
-        const std::string path = env && *env ? env : POSD_REAL_BROKER_BOOTSTRAP_FILE;
-        std::ifstream in(path);
-        std::string s;
-        in >> s;
-        if (s.empty())
-            throw std::runtime_error("no broker address in " + path +
-                                     " (start one: scripts/kafka-broker.sh start DIR)");
-        return s;
-    }();
-    return servers;
-}
 
 // A name no other test case or run uses: the broker may outlive a run.
 std::string unique_name(const std::string& stem) {

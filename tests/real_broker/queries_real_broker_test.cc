@@ -14,7 +14,9 @@
 #include "queries.h"
 #include "query_http_client.h"
 #include "query_routing.h"
+#include "real_broker_address.h"
 #include "refdata_files.h"
+#include "service_test_support.h"
 
 #include "codec/decoder.h"
 #include "model/keys.h"
@@ -45,34 +47,13 @@ namespace {
 constexpr int partitions = 3;
 const std::string sample_dir = POSD_SAMPLE_DIR;
 
-const std::string& bootstrap_servers() {
-    static const std::string servers = [] {
-        const char* env = std::getenv("POSD_REAL_BROKER_BOOTSTRAP_FILE");
-        const std::string path = env && *env ? env : POSD_REAL_BROKER_BOOTSTRAP_FILE;
-        std::ifstream in(path);
-        std::string s;
-        in >> s;
-        if (s.empty()) throw std::runtime_error("no broker address in " + path);
-        return s;
-    }();
-    return servers;
-}
-
 std::string unique_name(const std::string& stem) {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     return stem + "-" + std::to_string(::getpid()) + "-" +
            std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
 }
 
-struct temp_dir {
-    std::filesystem::path path;
-    temp_dir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "posd-queries-broker-XXXXXX").string();
-        REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
-};
+using test_support::temp_dir;
 
 bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit = 90s) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -119,17 +100,7 @@ struct instance {
     test_http::answer get(const std::string& target) const { return test_http::get(address, target); }
 };
 
-std::set<std::string> sample_accounts() {
-    std::set<std::string> out;
-    codec::decoder decoder;
-    std::ifstream in(sample_dir + "/activity.jsonl");
-    std::string line;
-    while (std::getline(in, line)) {
-        const model::decoded_record d = decoder.decode(line, codec::content_type::json);
-        if (const auto* a = std::get_if<model::activity_record>(&d)) out.insert(a->account().value());
-    }
-    return out;
-}
+std::set<std::string> sample_accounts() { return test_support::accounts_of(sample_dir + "/activity.jsonl"); }
 
 std::string positions_path(const std::string& account) { return "/accounts/" + test_http::encode(account) + "/positions"; }
 
