@@ -219,17 +219,38 @@ int run_service(const ops::config& cfg, const engine::engine_config& config) {
     }
 
     const std::int32_t partition_count = partitions_of(*stream::make_producer(s.kafka), s.topics.activity);
-    kafka_service service(s, config, tables.data(), *store);
+    // The HTTP server first: its bound port makes the advertised address
+    // the consumer's client.id carries (README.md, "HTTP").
+    partition_view view;
+    owner_directory owners(s.kafka, {s.group_id, s.topics.activity});
+    // Declared before the server, so that it outlives it (ready() reads it).
+    std::unique_ptr<kafka_service> service;
+    std::atomic<kafka_service*> running{nullptr};
     ops::http_server::options ho;
     ho.address = cfg.http_address;
     ho.port = cfg.http_port;
-    ho.ready = [&service] { return service.ready(); };
+    ho.threads = 4; // a forwarded query waits for its owner; probes and other queries must not wait behind it
+    ho.ready = [&running] {
+        const kafka_service* sv = running.load();
+        return sv && sv->ready();
+    };
     ho.metrics = &metrics;
     ops::http_server http(ho);
-    add_query_routes(http, *store, partition_count);
+    const std::string host = host_name();
+    auto advertised = [&http, &cfg, host] {
+        return cfg.http_advertised_address.empty()
+                   ? default_advertised_address(cfg.http_address, http.port(), host)
+                   : cfg.http_advertised_address;
+    };
+    add_query_routes(http, *store, partition_count, {&view, &owners, advertised});
     http.start();
+    s.view = &view;
+    s.advertised_http = advertised();
+    service = std::make_unique<kafka_service>(s, config, tables.data(), *store);
+    running.store(service.get());
     std::printf("http=%s:%u\n", cfg.http_address.c_str(), static_cast<unsigned>(http.port()));
     std::fflush(stdout);
+    ops::log_info("http", {{"address", cfg.http_address}, {"port", http.port()}, {"advertised", s.advertised_http}});
 
     // Once the replayed file is accounted for: exit (exit-when-done) or say
     // so, with where to read the outputs.
@@ -243,8 +264,8 @@ int run_service(const ops::config& cfg, const engine::engine_config& config) {
                                                                    s.topics.position_updated)}});
         return false;
     };
-    service.run(stop_requested, until);
-    const service_counts c = service.counts();
+    service->run(stop_requested, until);
+    const service_counts c = service->counts();
     log_counts("stopped", c);
     http.stop();
     store.reset();

@@ -111,6 +111,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     }
 
     ~impl() override {
+        if (settings.view) settings.view->clear(); // run() ended by an exception
         for (auto& [p, st] : partitions) st.pending.clear(); // messages die before the consumer
         if (consumer) consumer->close();
     }
@@ -128,6 +129,8 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         props["partition.assignment.strategy"] = "cooperative-sticky";
         props.try_emplace("client.id", settings.instance_id);
         set_producer_limits();
+        if (!settings.advertised_http.empty())
+            props["client.id"] = member_client_id(props["client.id"], settings.advertised_http);
         auto conf = stream::make_conf(props);
         std::string err;
         if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK)
@@ -226,6 +229,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
 
     // Prepares partition p and returns the offset to start consuming at.
     std::int64_t assign(std::int32_t p) {
+        if (settings.view) settings.view->recovering(p); // 503 until recovered
         partition_state st;
         st.partition = p;
         st.engine = std::make_unique<engine::partition_engine>(p, config, refdata);
@@ -283,6 +287,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             if (meta) set_business_date(p, *meta);
         }
         partitions.insert_or_assign(p, std::move(st));
+        if (settings.view) settings.view->serving(p);
         return start;
     }
 
@@ -421,6 +426,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     }
 
     void revoke(std::int32_t p) {
+        if (settings.view) settings.view->leave(p); // no query reads it from here on
         auto it = partitions.find(p);
         if (it == partitions.end()) return;
         flush(it->second); // finish what was consumed before letting go
@@ -710,6 +716,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         for (auto& [p, st] : partitions) st.pending.clear();
         consumer->close(); // leaves the group (revocation flushes nothing left)
         consumer.reset();
+        if (settings.view) settings.view->clear();
     }
 
     service_counts counts() const {

@@ -13,6 +13,7 @@
 #include "engine/reference_data.h"
 #include "engine/state.h"
 #include "ops/metrics.h"
+#include "query_routing.h"
 #include "reference_tables.h"
 #include "replay.h"
 #include "store/store.h"
@@ -51,6 +52,13 @@ struct kafka_service_settings {
     // the partition (false) or skip to the log start (true); either way the
     // gap is logged and counted (input.gap, README.md "Operations").
     bool input_gap_skip = false;
+    // Queries (query_routing.h), both optional: the view of the partitions
+    // served here, updated on assignment, recovery and revocation; and this
+    // instance's advertised HTTP address, carried in the consumer's
+    // client.id (`<client.id or instance_id>@<address>`) for the other
+    // instances' owner_directory.
+    partition_view* view = nullptr;
+    std::string advertised_http;
 };
 
 struct service_counts {

@@ -7,6 +7,7 @@
 #include "exposition.h"
 #include "kafka_service.h"
 #include "refdata_files.h"
+#include "service_test_support.h"
 
 #include "codec/decoder.h"
 #include "model/reason.h"
@@ -30,15 +31,7 @@ namespace {
 constexpr int partitions = 3;
 const std::string sample_dir = POSD_SAMPLE_DIR;
 
-struct temp_dir {
-    std::filesystem::path path;
-    temp_dir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "posd-kafka-test-XXXXXX").string();
-        REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
-};
+using test_support::temp_dir;
 
 struct fixture {
     stream::embedded_cluster cluster;
@@ -79,18 +72,7 @@ struct fixture {
     }
 };
 
-// Every account key of the sample file.
-std::set<std::string> sample_accounts() {
-    std::set<std::string> out;
-    codec::decoder decoder;
-    std::ifstream in(sample_dir + "/activity.jsonl");
-    std::string line;
-    while (std::getline(in, line)) {
-        const model::decoded_record d = decoder.decode(line, codec::content_type::json);
-        if (const auto* a = std::get_if<model::activity_record>(&d)) out.insert(a->account().value());
-    }
-    return out;
-}
+std::set<std::string> sample_accounts() { return test_support::accounts_of(sample_dir + "/activity.jsonl"); }
 
 // The two stores hold the same state for every account of the sample.
 void check_same_state(store::rocks_store& a, store::rocks_store& b) {

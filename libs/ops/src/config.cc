@@ -156,6 +156,10 @@ const std::vector<setting_row>& rows() {
                   [](config& c, const parsed_value& v) { c.http_address = v.text; }, false),
         count_row("http.port", "8080", 0, 65'535, "HTTP port for /healthz, /readyz, /metrics, queries; 0: any free port",
                   [](config& c, const parsed_value& v) { c.http_port = static_cast<std::uint16_t>(v.number); }),
+        typed_row("http.advertised-address", "", setting_kind::host_port,
+                  "HOST:PORT other instances forward queries to (like Kafka Streams' application.server); "
+                  "empty: http.address and the bound port, or the host name when bound to every interface",
+                  [](config& c, const parsed_value& v) { c.http_advertised_address = v.text; }, true),
         choice_row("log.level", "info", log_level_words, "lowest level logged",
                    [](config& c, const parsed_value& v) {
                        c.log_threshold = enum_from_word<log_level>(log_level_words, v.text);
@@ -260,6 +264,22 @@ parsed_value check_value(const setting_spec& spec, const std::string& text, cons
         boost::system::error_code ec;
         (void)boost::asio::ip::make_address(text, ec);
         if (ec) throw config_error(key, origin, fmt::format("'{}' is not an IP address", text));
+        return v;
+    }
+    case setting_kind::host_port: {
+        // The host is a name or an address ([...] around IPv6); the port is
+        // what the HTTP server listens on, so never 0.
+        const auto colon = text.rfind(':');
+        const std::string_view host = std::string_view(text).substr(0, colon == std::string::npos ? 0 : colon);
+        const std::string_view port = colon == std::string::npos ? std::string_view() : std::string_view(text).substr(colon + 1);
+        std::uint32_t n = 0;
+        auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+        const bool bracketed_ok = host.empty() || host.front() != '[' || (host.size() > 2 && host.back() == ']');
+        const bool bare_ipv6 = host.find(':') != std::string_view::npos && host.front() != '[';
+        if (host.empty() || !bracketed_ok || bare_ipv6 || port.empty() || ec != std::errc{} ||
+            end != port.data() + port.size() || n < 1 || n > 65'535 ||
+            host.find_first_of(" /?#@") != std::string_view::npos)
+            throw config_error(key, origin, fmt::format("'{}' is not HOST:PORT (port 1..65535)", text));
         return v;
     }
     }
@@ -594,6 +614,8 @@ std::string value_rule(const setting_spec& s) {
         return "YYYY-MM-DD";
     case setting_kind::ip_address:
         return "IP address";
+    case setting_kind::host_port:
+        return "HOST:PORT";
     case setting_kind::text:
         break;
     }

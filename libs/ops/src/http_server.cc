@@ -43,6 +43,12 @@ std::optional<std::string_view> http_request::query_value(std::string_view name)
     return std::string_view(it->second);
 }
 
+std::optional<std::string_view> http_request::header(std::string_view name) const {
+    for (auto it = headers.rbegin(); it != headers.rend(); ++it)
+        if (beast::iequals(it->first, beast::string_view(name.data(), name.size()))) return std::string_view(it->second);
+    return std::nullopt;
+}
+
 http_response http_response::json(std::string body, unsigned status) {
     http_response r;
     r.status = status;
@@ -285,6 +291,7 @@ private:
         response_.set(http::field::content_type, r.content_type);
         response_.set(http::field::cache_control, "no-store");
         if (r.status == 405) response_.set(http::field::allow, "GET");
+        for (auto& [name, value] : r.headers) response_.set(name, value);
         response_.keep_alive(keep_alive);
         response_.body() = std::move(r.body);
         response_.prepare_payload();
@@ -345,6 +352,8 @@ http_response http_server::impl::handle(const http::request<http::string_body>& 
     request.target = std::string(target);
     request.path = std::string(path);
     request.route = best->pattern;
+    for (const auto& field : req)
+        request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     for (std::size_t i = 0; i < segments.size(); ++i)
         if (best->segments[i].is_param) request.params[best->segments[i].text] = segments[i];
     if (!query.empty()) {

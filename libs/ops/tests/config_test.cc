@@ -281,6 +281,14 @@ TEST_CASE("errors name the key and where the value came from", "[config]") {
     }
 }
 
+TEST_CASE("http.advertised-address: empty by default, HOST:PORT or [IPv6]:PORT", "[config]") {
+    CHECK(load({}).http_advertised_address.empty());
+    CHECK(load({"--http.advertised-address=posd-0.posd.trading.svc:8080"}).http_advertised_address ==
+          "posd-0.posd.trading.svc:8080");
+    CHECK(load({"--http.advertised-address=[::1]:8080"}).http_advertised_address == "[::1]:8080");
+    CHECK(load({}, {"POSD_HTTP_ADVERTISED__ADDRESS=10.1.2.3:80"}).http_advertised_address == "10.1.2.3:80");
+}
+
 TEST_CASE("bad values: not a number or out of range or a bad word or date or address or empty", "[config]") {
     struct bad_case {
         std::string key, value, words;
@@ -298,6 +306,12 @@ TEST_CASE("bad values: not a number or out of range or a bad word or date or add
         {"business-date", "2024-13-01", "not a date"},
         {"business-date", "4 March", "not a date"},
         {"http.address", "localhost", "not an IP address"},
+        {"http.advertised-address", "pod-0", "not HOST:PORT"},
+        {"http.advertised-address", "pod-0:0", "not HOST:PORT (port 1..65535)"},
+        {"http.advertised-address", "pod-0:65536", "not HOST:PORT"},
+        {"http.advertised-address", ":8080", "not HOST:PORT"},
+        {"http.advertised-address", "::1:8080", "not HOST:PORT"},
+        {"http.advertised-address", "http://pod-0:8080", "not HOST:PORT"},
         {"group.id", "", "must not be empty"},
         {"embedded.partitions", "", "must not be empty"},
     };

@@ -204,6 +204,25 @@ TEST_CASE("path templates match decoded segments", "[http]") {
     CHECK(fetch(port, "/accounts/A/positions").status == 404);
 }
 
+TEST_CASE("handlers read request headers and add response headers", "[http]") {
+    http_server server(local_options());
+    server.route("/echo", [](const http_request& r) {
+        http_response res = http_response::json(std::string(r.header("x-posd-forwarded-by").value_or("none")), 503);
+        res.headers.emplace_back("Retry-After", "1");
+        res.headers.emplace_back("X-Posd-Partition", "3");
+        return res;
+    });
+    server.start();
+    // Names compare case-insensitively; the last of a repeated field wins.
+    const std::string raw = exchange_raw(server.port(), "GET /echo HTTP/1.1\r\nHost: x\r\nX-Posd-Forwarded-By: a:1\r\n"
+                                                        "X-POSD-FORWARDED-BY: b:2\r\nConnection: close\r\n\r\n");
+    CHECK(status_of_raw(raw) == 503);
+    CHECK_THAT(raw, Catch::Contains("\r\nRetry-After: 1\r\n"));
+    CHECK_THAT(raw, Catch::Contains("\r\nX-Posd-Partition: 3\r\n"));
+    CHECK_THAT(raw, Catch::EndsWith("b:2"));
+    CHECK(fetch(server.port(), "/echo").body == "none");
+}
+
 TEST_CASE("errors 404 405 400 413 431 come as JSON", "[http]") {
     http_server server(local_options());
     server.route("/positions/{key}", [](const http_request& r) { return http_response::json(r.param("key")); });

@@ -140,4 +140,78 @@ std::map<std::string, std::int64_t> topic_max_message_bytes(const std::map<std::
     return out;
 }
 
+namespace {
+
+// Kafka's ConsumerProtocolAssignment (the "consumer" protocol's member
+// assignment bytes): int16 version, [topic: string, partitions: [int32]],
+// user data (ignored). Big-endian. Malformed bytes give what parsed so far.
+struct assignment_reader {
+    const unsigned char* at;
+    const unsigned char* end;
+    bool ok = true;
+    std::uint64_t take(std::size_t n) {
+        if (static_cast<std::size_t>(end - at) < n) {
+            ok = false;
+            return 0;
+        }
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i < n; ++i) v = (v << 8) | *at++;
+        return v;
+    }
+};
+
+std::vector<group_member::partition> parse_assignment(const void* bytes, int size) {
+    std::vector<group_member::partition> out;
+    if (!bytes || size < 2) return out;
+    const auto* begin = static_cast<const unsigned char*>(bytes);
+    assignment_reader r{begin, begin + size};
+    r.take(2); // version
+    const auto topics = static_cast<std::int32_t>(r.take(4));
+    for (std::int32_t t = 0; r.ok && t < topics; ++t) {
+        const auto length = static_cast<std::int16_t>(r.take(2));
+        if (!r.ok || length < 0 || r.end - r.at < length) break;
+        std::string topic(reinterpret_cast<const char*>(r.at), static_cast<std::size_t>(length));
+        r.at += length;
+        const auto count = static_cast<std::int32_t>(r.take(4));
+        for (std::int32_t i = 0; r.ok && i < count; ++i) {
+            const auto p = static_cast<std::int32_t>(r.take(4));
+            if (r.ok) out.push_back({topic, p});
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::vector<group_member> describe_group(RdKafka::Handle& client, const std::string& group,
+                                         std::chrono::milliseconds timeout) {
+    // The legacy rd_kafka_list_groups (ListGroups/DescribeGroups), not
+    // rd_kafka_DescribeConsumerGroups: in librdkafka 2.0.2 the latter aborts
+    // the process (rd_kafka_enq_once_del_source_return assertion,
+    // librdkafka#4605) when a request outlives the operation's timeout —
+    // the embedded mock cluster triggers it on the first call.
+    const rd_kafka_group_list* list = nullptr;
+    const rd_kafka_resp_err_t e = rd_kafka_list_groups(client.c_ptr(), group.c_str(), &list, ms(timeout));
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__PARTIAL)
+        throw kafka_error(fmt::format("describe group {}: {}", group, rd_kafka_err2str(e)));
+    c_ptr<const rd_kafka_group_list, rd_kafka_group_list_destroy> owned(list);
+    std::vector<group_member> out;
+    for (int g = 0; list && g < list->group_cnt; ++g) {
+        const rd_kafka_group_info& info = list->groups[g];
+        if (info.err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            throw kafka_error(fmt::format("describe group {}: {}", group, rd_kafka_err2str(info.err)));
+        if (!info.group || group != info.group) continue;
+        const bool consumer = info.protocol_type && std::string_view(info.protocol_type) == "consumer";
+        for (int i = 0; i < info.member_cnt; ++i) {
+            const rd_kafka_group_member_info& m = info.members[i];
+            group_member gm;
+            if (m.client_id) gm.client_id = m.client_id;
+            if (m.client_host) gm.host = m.client_host;
+            if (consumer) gm.assignment = parse_assignment(m.member_assignment, m.member_assignment_size);
+            out.push_back(std::move(gm));
+        }
+    }
+    return out;
+}
+
 } // namespace posd::stream

@@ -103,6 +103,7 @@ struct config {
 
     std::string http_address;    // http.address
     std::uint16_t http_port = 0; // http.port (0: any free port)
+    std::string http_advertised_address; // http.advertised-address (empty: derived at start, see README)
 
     log_level log_threshold = log_level::info; // log.level
     log_format log_style = log_format::json;   // log.format
@@ -138,6 +139,7 @@ enum class setting_kind {
     choice,     // one of `choices`
     date,       // empty or YYYY-MM-DD
     ip_address, // an IPv4 or IPv6 address literal
+    host_port,  // HOST:PORT or [IPv6]:PORT, port 1..65535
 };
 
 struct setting_spec {

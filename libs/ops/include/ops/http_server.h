@@ -47,6 +47,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace posd::ops {
 
@@ -58,6 +60,11 @@ struct http_request {
     std::string route;                                           // the pattern that matched: "/positions/{key}"
     std::map<std::string, std::string, std::less<>> params;      // decoded {name} segments
     std::map<std::string, std::string, std::less<>> query;       // decoded query parameters (last one wins)
+    std::vector<std::pair<std::string, std::string>> headers;    // request header fields, as sent
+
+    // The request header's value (name compared case-insensitively; the last
+    // one when repeated).
+    std::optional<std::string_view> header(std::string_view name) const;
 
     // The {name} segment; throws std::out_of_range if the route has none.
     const std::string& param(std::string_view name) const;
@@ -68,6 +75,9 @@ struct http_response {
     unsigned status = 200;
     std::string content_type = "application/json";
     std::string body;
+    // Extra header fields (Retry-After, Location, X-Posd-...); the server
+    // sets Server, Content-Type, Content-Length and Cache-Control itself.
+    std::vector<std::pair<std::string, std::string>> headers;
 
     static http_response json(std::string body, unsigned status = 200);
     // {"error":code,"message":message} with `status`.

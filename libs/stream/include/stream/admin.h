@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+namespace RdKafka {
+class Handle;
+}
+
 namespace posd::stream {
 
 struct topic_spec {
@@ -37,5 +41,25 @@ std::vector<created_topic> create_topics(const std::map<std::string, std::string
 std::map<std::string, std::int64_t> topic_max_message_bytes(const std::map<std::string, std::string>& properties,
                                                             std::span<const std::string> topics,
                                                             std::chrono::milliseconds timeout);
+
+// One member of a consumer group as the group coordinator describes it.
+struct group_member {
+    std::string client_id;
+    std::string host; // the client's address as the broker sees it
+    struct partition {
+        std::string topic;
+        std::int32_t partition = 0;
+    };
+    std::vector<partition> assignment;
+};
+
+// The members of consumer group `group` and the partitions assigned to each
+// (the group coordinator's DescribeGroups, through librdkafka's
+// rd_kafka_list_groups; see admin.cc for why not DescribeConsumerGroups),
+// asked on `client`'s connections. An empty group (or one that does not
+// exist) has no members. Throws kafka_error when the request fails or no
+// broker answers within `timeout`.
+std::vector<group_member> describe_group(RdKafka::Handle& client, const std::string& group,
+                                         std::chrono::milliseconds timeout);
 
 } // namespace posd::stream
