@@ -47,12 +47,6 @@ namespace {
 constexpr int partitions = 3;
 const std::string sample_dir = POSD_SAMPLE_DIR;
 
-std::string unique_name(const std::string& stem) {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    return stem + "-" + std::to_string(::getpid()) + "-" +
-           std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
-}
-
 using test_support::temp_dir;
 
 bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit = 90s) {
