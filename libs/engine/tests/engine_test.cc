@@ -284,6 +284,15 @@ TEST_CASE("a settlement added and released in one batch is never stored as pendi
     CHECK(ws.pending_released.empty());
     CHECK(f.pos("12341", EQ).sd_qty == d("10"));
     CHECK(f.pos("12341", EQ).version == 2); // the buy, then the settlement
+    // One application and one settlement (README.md "Message formats").
+    auto pu = events_of<model::position_updated>(ws);
+    REQUIRE(pu.size() == 2);
+    CHECK(pu[0].cause.kind == model::cause_kind::activity);
+    CHECK(pu[0].activity_ids == std::vector<std::string>{"a1"});
+    CHECK(pu[1].cause.kind == model::cause_kind::settlement);
+    CHECK(pu[1].activity_ids.empty());
+    CHECK(pu[1].cause.settled_activity_ids == std::vector<std::string>{"a1"});
+    CHECK(pu[1].cause.end_of_day_offset == 1);
 }
 
 TEST_CASE("market value rules: bond in percent of par, option contract size, default and fixed prices") {
@@ -654,23 +663,6 @@ TEST_CASE("each event says its cause: an activity, its settlement at END_OF_DAY,
     CHECK(re_pu[0].activity_ids.empty());
     CHECK(re_mv[0].activity_ids.empty());
     CHECK(re_mu[0].activity_ids.empty());
-}
-
-TEST_CASE("a trade applied and settled in one batch is one application and one settlement") {
-    fixture f;
-    auto r = fixture::rec("s1", "BUY", "12341", EQ, "10", "-500");
-    r.settle_date = date::parse("2026-11-23");
-    auto ws = f.run({f.input(r),
-                     f.input(model::control_record{model::control_action::end_of_day, *date::parse("2026-11-20")},
-                             "ABCD|01|123|00000")});
-    auto pu = events_of<model::position_updated>(ws);
-    REQUIRE(pu.size() == 2);
-    CHECK(pu[0].cause.kind == model::cause_kind::activity);
-    CHECK(pu[0].activity_ids == std::vector<std::string>{"s1"});
-    CHECK(pu[1].cause.kind == model::cause_kind::settlement);
-    CHECK(pu[1].activity_ids.empty());
-    CHECK(pu[1].cause.settled_activity_ids == std::vector<std::string>{"s1"});
-    CHECK(pu[1].cause.end_of_day_offset == 1);
 }
 
 TEST_CASE("a security change without a price re-values with no price as-of") {
