@@ -212,9 +212,10 @@ void oracle::close_group(timestamp now, result& out) {
     ++p.version;
     std::string ak = account_of(pk);
     if (!p.cusip.empty()) refresh_concentration(ak, p.cusip);
-    out.events.push_back(model::position_updated{p, g.ids, g.offsets, g.event_time, now});
-    if (v.valued) emit_market_value(pk, v, now, out);
-    evaluate_account(ak, now, out);
+    const why reason{g.ids, g.offsets, {.kind = model::cause_kind::activity}};
+    out.events.push_back(model::position_updated{p, g.ids, g.offsets, g.event_time, now, reason.cause});
+    if (v.valued) emit_market_value(pk, v, now, out, reason);
+    evaluate_account(ak, now, out, reason);
 }
 
 // ---------------------------------------------------------------- END_OF_DAY
@@ -237,7 +238,9 @@ void oracle::end_of_day(date d, std::int64_t offset, timestamp now, result& out)
         return std::pair{a.settle_date, a.sequence} < std::pair{b.settle_date, b.sequence};
     });
     std::map<std::string, std::vector<std::string>> settled; // position key -> ids
+    std::map<std::string, std::vector<std::string>> account_settled; // account key -> ids
     for (const auto& s : due) {
+        account_settled[account_of(s.position_key)].push_back(s.activity_id);
         model::position& p = positions.at(s.position_key);
         p.sd_qty += s.sd_qty;
         books_.at(account_of(s.position_key)).sd_bal += s.sd_bal;
@@ -251,10 +254,18 @@ void oracle::end_of_day(date d, std::int64_t offset, timestamp now, result& out)
     for (auto& [pk, p] : positions)
         if (!p.cusip.empty()) keys.insert(pk);
     for (auto& [pk, ids] : settled) keys.insert(pk);
-    revalue_pass(keys, true, settled, offset, now, out);
+    const model::event_cause eod{.kind = model::cause_kind::end_of_day, .business_date = d, .end_of_day_offset = offset};
+    revalue_pass(keys, true, settled, eod, now, out);
 
-    // Step 5: every account.
-    for (auto& [ak, book] : books_) evaluate_account(ak, now, out);
+    // Step 5: every account; one that settled says so.
+    for (auto& [ak, book] : books_) {
+        why reason{{}, {}, eod};
+        if (auto it = account_settled.find(ak); it != account_settled.end()) {
+            reason.cause.kind = model::cause_kind::settlement;
+            reason.cause.settled_activity_ids = it->second;
+        }
+        evaluate_account(ak, now, out, reason);
+    }
 }
 
 // ---------------------------------------------------------------- revalue
@@ -264,9 +275,11 @@ result oracle::revalue(const std::string& cusip, timestamp now) {
     std::set<std::string> keys, accounts;
     for (auto& [pk, p] : positions)
         if (!cusip.empty() && p.cusip == cusip) keys.insert(pk);
-    revalue_pass(keys, false, {}, -1, now, out);
+    why reason{{}, {}, {.kind = model::cause_kind::revaluation, .revalued_cusip = cusip}};
+    if (const model::price* px = refdata_.price(cusip)) reason.cause.price_as_of = px->as_of;
+    revalue_pass(keys, false, {}, reason.cause, now, out);
     for (const auto& pk : keys) accounts.insert(account_of(pk));
-    for (const auto& ak : accounts) evaluate_account(ak, now, out);
+    for (const auto& ak : accounts) evaluate_account(ak, now, out, reason);
     return out;
 }
 
@@ -275,8 +288,8 @@ result oracle::revalue(const std::string& cusip, timestamp now) {
 // without, it is re-joined (revalue). A position whose fields changed, or
 // that has settled ids, gets a new version.
 void oracle::revalue_pass(const std::set<std::string>& keys, bool roll,
-                          const std::map<std::string, std::vector<std::string>>& settled, std::int64_t offset,
-                          timestamp now, result& out) {
+                          const std::map<std::string, std::vector<std::string>>& settled,
+                          const model::event_cause& cause, timestamp now, result& out) {
     std::map<std::string, model::position> before;
     std::map<std::string, valuation> values;
     auto finish = [&](const std::string& pk) {
@@ -284,17 +297,21 @@ void oracle::revalue_pass(const std::set<std::string>& keys, bool roll,
         auto ids = settled.find(pk);
         bool has_ids = ids != settled.end();
         bool changed = has_ids || p != before.at(pk);
+        // A settlement's ids are not applications: settledActivityIds, no activityIds.
+        why reason{{}, {}, cause};
+        if (has_ids) {
+            reason.cause.kind = model::cause_kind::settlement;
+            reason.cause.settled_activity_ids = ids->second;
+        }
         if (changed) {
             ++p.version;
-            out.events.push_back(model::position_updated{
-                p, has_ids ? ids->second : std::vector<std::string>{},
-                has_ids ? std::vector<std::int64_t>(ids->second.size(), offset) : std::vector<std::int64_t>{}, {}, now});
+            out.events.push_back(model::position_updated{p, {}, {}, {}, now, reason.cause});
         }
         if (!p.cusip.empty())
             refresh_concentration(account_of(pk), p.cusip);
         const valuation& v = values.at(pk);
         if (v.valued && (!p.td_qty.is_zero() || p.market_value != before.at(pk).market_value))
-            emit_market_value(pk, v, now, out);
+            emit_market_value(pk, v, now, out, reason);
     };
     for (const auto& pk : keys) {
         model::position& p = positions.at(pk);
@@ -522,7 +539,7 @@ void oracle::refresh_concentration(const std::string& account, const std::string
     c.acct_category_conc = rule_list(account).first;
 }
 
-void oracle::evaluate_account(const std::string& account, timestamp now, result& out) {
+void oracle::evaluate_account(const std::string& account, timestamp now, result& out, const why& reason) {
     account_book& book = books_.at(account);
     auto sums = account_sums(account);
     model::margin_balance b;
@@ -576,10 +593,11 @@ void oracle::evaluate_account(const std::string& account, timestamp now, result&
     }
     ++b.version;
     balances[account] = b;
-    out.events.push_back(model::margin_updated{b, now});
+    out.events.push_back(model::margin_updated{b, now, reason.activity_ids, reason.offsets, reason.cause});
 }
 
-void oracle::emit_market_value(const std::string& pk, const valuation& v, timestamp now, result& out) {
+void oracle::emit_market_value(const std::string& pk, const valuation& v, timestamp now, result& out,
+                               const why& reason) {
     const model::position& p = positions.at(pk);
     model::market_value_event e;
     e.product_id = p.cusip;
@@ -593,6 +611,9 @@ void oracle::emit_market_value(const std::string& pk, const valuation& v, timest
     e.rule = v.rule;
     e.market_value = p.market_value;
     e.ts = now;
+    e.activity_ids = reason.activity_ids;
+    e.offsets = reason.offsets;
+    e.cause = reason.cause;
     out.events.push_back(e);
 }
 

@@ -95,6 +95,13 @@ private:
         std::string product_line; // latest non-empty productLine of the group's records
         timestamp event_time;
     };
+    // Why an event is emitted: the records applied (cause activity) and the
+    // cause (README.md "Message formats").
+    struct why {
+        std::vector<std::string> activity_ids;
+        std::vector<std::int64_t> offsets;
+        model::event_cause cause;
+    };
     struct valuation {
         bool valued = false;
         decimal price;
@@ -114,7 +121,7 @@ private:
     valuation value_position(const std::string& position_key, bool with_house);
     void set_house_requirement(const std::string& position_key);
     void revalue_pass(const std::set<std::string>& keys, bool roll,
-                      const std::map<std::string, std::vector<std::string>>& settled, std::int64_t offset,
+                      const std::map<std::string, std::vector<std::string>>& settled, const model::event_cause& cause,
                       timestamp now, result& out);
     void refresh_concentration(const std::string& account, const std::string& cusip);
     std::map<std::string, cusip_sums> account_sums(const std::string& account) const;
@@ -122,8 +129,9 @@ private:
     std::pair<std::string, std::span<const model::margin_rule>> rule_list(const std::string& account) const;
     decimal house_rate(const std::string& account, const std::string& cusip) const;
     // Evaluates the account; emits margin.updated when the balance changed.
-    void evaluate_account(const std::string& account, timestamp now, result& out);
-    void emit_market_value(const std::string& position_key, const valuation& v, timestamp now, result& out);
+    void evaluate_account(const std::string& account, timestamp now, result& out, const why& reason);
+    void emit_market_value(const std::string& position_key, const valuation& v, timestamp now, result& out,
+                           const why& reason);
 
     void hit(const std::string& what) const { ++coverage[what]; }
     bool is_margin_type(const std::string& t) const { return config_.margin_account_types.contains(t); }

@@ -648,6 +648,7 @@ std::string show(bool b) { return b ? "true" : "false"; }
 std::string show(std::uint64_t v) { return std::to_string(v); }
 std::string show(std::int64_t v) { return std::to_string(v); }
 std::string show(const date& d) { return d.to_string(); }
+std::string show(timestamp t) { return t.to_string(); }
 std::string show(model::margin_call_state s) { return std::string(model::to_string(s)); }
 template <typename T>
 std::string show(const std::optional<T>& v) { return v ? show(*v) : "none"; }
@@ -703,10 +704,18 @@ std::optional<std::string> diff(const model::portfolio_concentration& e, const m
     return std::nullopt;
 }
 
+std::optional<std::string> diff(const model::event_cause& e, const model::event_cause& o) {
+    if (e.kind != o.kind)
+        return fmt::format("kind engine={} oracle={}", model::to_string(e.kind), model::to_string(o.kind));
+    CMP(settled_activity_ids) CMP(business_date) CMP(end_of_day_offset) CMP(revalued_cusip) CMP(price_as_of)
+    return std::nullopt;
+}
+
 std::optional<std::string> diff(const model::market_value_event& e, const model::market_value_event& o,
                                 const compare_options&) {
     CMP(product_id) CMP(firm) CMP(ledger) CMP(branch) CMP(base) CMP(sub_acct_key) CMP(quantity) CMP(price)
-    CMP(rule) CMP(market_value)
+    CMP(rule) CMP(market_value) CMP(activity_ids) CMP(offsets)
+    if (auto d = diff(e.cause, o.cause)) return "cause " + *d;
     return std::nullopt;
 }
 
@@ -801,8 +810,9 @@ std::optional<std::string> diff_events(const std::vector<model::output_event>& e
         if (auto d = diff(ep.position, op.position, c)) return where + ": " + *d;
         if (ep.activity_ids != op.activity_ids)
             return fmt::format("{}: activity_ids engine={} oracle={}", where, show(ep.activity_ids), show(op.activity_ids));
-        if (!op.activity_ids.empty() && ep.offsets != op.offsets)
+        if (ep.offsets != op.offsets)
             return fmt::format("{}: offsets engine={} oracle={}", where, show(ep.offsets), show(op.offsets));
+        if (auto d = diff(ep.cause, op.cause)) return where + ": cause " + *d;
         // The oracle knows the event time of a group's records (latest eventTime among them).
         if (op.event_time.ms != 0 && ep.event_time != op.event_time)
             return fmt::format("{}: event_time engine={} oracle={}", where, ep.event_time.to_string(),
@@ -818,10 +828,19 @@ std::optional<std::string> diff_events(const std::vector<model::output_event>& e
         return fmt::format("margin.updated count engine={} [{}] oracle={} [{}]", e.margins.size(),
                            keys(e.margins, [](const auto& x) { return x.balance.account().value(); }), o.margins.size(),
                            keys(o.margins, [](const auto& x) { return x.balance.account().value(); }));
-    for (std::size_t i = 0; i < e.margins.size(); ++i)
-        if (auto d = diff(e.margins[i].balance, o.margins[i].balance, c))
-            return fmt::format("margin.updated {}#{}: {}", o.margins[i].balance.account().value(),
-                               o.margins[i].balance.version, *d);
+    for (std::size_t i = 0; i < e.margins.size(); ++i) {
+        const auto& em = e.margins[i];
+        const auto& om = o.margins[i];
+        std::optional<std::string> d = diff(em.balance, om.balance, c);
+        if (!d && em.activity_ids != om.activity_ids)
+            d = fmt::format("activity_ids engine={} oracle={}", show(em.activity_ids), show(om.activity_ids));
+        if (!d && em.offsets != om.offsets)
+            d = fmt::format("offsets engine={} oracle={}", show(em.offsets), show(om.offsets));
+        if (!d)
+            if (auto dc = diff(em.cause, om.cause)) d = "cause " + *dc;
+        if (d)
+            return fmt::format("margin.updated {}#{}: {}", om.balance.account().value(), om.balance.version, *d);
+    }
     if (e.dead_letters.size() != o.dead_letters.size())
         return fmt::format("dead letter count engine={} oracle={}", e.dead_letters.size(), o.dead_letters.size());
     for (std::size_t i = 0; i < e.dead_letters.size(); ++i) {

@@ -13,6 +13,7 @@
 #include "model/state.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <simdjson.h>
 
@@ -325,8 +326,11 @@ field_map expected_position(const model::position& p) {
         {"acctActivityAmt", number(p.metadata.acct_activity_amt)},
     };
 }
+// The cause of an event and the ids it concerns (README.md "Message
+// formats"): checked on every event (check_cause), not against the final state.
+#define POSD_CAUSE_FIELDS "cause", "settledActivityIds", "businessDate", "endOfDayOffset", "revaluedCusip", "priceAsOf"
 const std::set<std::string, std::less<>> position_excluded = {"version", "activityIds", "offsets", "eventTime",
-                                                              "processingTime"};
+                                                              "processingTime", POSD_CAUSE_FIELDS};
 
 field_map expected_market_value(const model::market_value_event& e) {
     return {
@@ -343,7 +347,8 @@ field_map expected_market_value(const model::market_value_event& e) {
         {"marketValue", number(e.market_value)},
     };
 }
-const std::set<std::string, std::less<>> market_value_excluded = {"timestamp"};
+const std::set<std::string, std::less<>> market_value_excluded = {"timestamp", "activityIds", "offsets",
+                                                                  POSD_CAUSE_FIELDS};
 
 field_map expected_balance(const model::margin_balance& b) {
     return {
@@ -368,7 +373,9 @@ field_map expected_balance(const model::margin_balance& b) {
         {"marginCallAmount", number(b.margin_call_amount)},
     };
 }
-const std::set<std::string, std::less<>> balance_excluded = {"version", "processingTime"};
+const std::set<std::string, std::less<>> balance_excluded = {"version", "processingTime", "activityIds", "offsets",
+                                                             POSD_CAUSE_FIELDS};
+#undef POSD_CAUSE_FIELDS
 
 // Differences between what posd published and what the oracle expects;
 // empty when they agree. A field neither expected nor excluded is a
@@ -391,12 +398,13 @@ std::string compare(const field_map& expected, const field_map& actual,
     return out;
 }
 
-// A parsed output value: its fields and, for position.updated, the
-// activity ids and offsets it lists.
+// A parsed output value: its fields, the activity ids and offsets it lists
+// and the activity ids it settles.
 struct parsed_event {
     field_map fields;
     std::vector<std::string> activity_ids;
     std::vector<std::int64_t> offsets;
+    std::vector<std::string> settled_activity_ids;
     bool has_lists = false;
 };
 
@@ -430,21 +438,21 @@ std::string parse_event(simdjson::dom::parser& parser, const std::string& json, 
             f.text = simdjson::minify(v);
             break;
         }
-        if (name == "activityIds" || name == "offsets") {
+        if (name == "activityIds" || name == "offsets" || name == "settledActivityIds") {
             simdjson::dom::array a;
             if (v.get(a) != simdjson::SUCCESS) return fmt::format("{} is not an array", name);
             for (const simdjson::dom::element x : a) {
-                if (name == "activityIds") {
+                if (name != "offsets") {
                     std::string_view s;
-                    if (x.get(s) != simdjson::SUCCESS) return "activityIds holds a non-string";
-                    out.activity_ids.emplace_back(s);
+                    if (x.get(s) != simdjson::SUCCESS) return fmt::format("{} holds a non-string", name);
+                    (name == "activityIds" ? out.activity_ids : out.settled_activity_ids).emplace_back(s);
                 } else {
                     std::int64_t n = 0;
                     if (x.get(n) != simdjson::SUCCESS) return "offsets holds a non-integer";
                     out.offsets.push_back(n);
                 }
             }
-            out.has_lists = true;
+            if (name != "settledActivityIds") out.has_lists = true;
         }
         if (!out.fields.emplace(std::string(name), std::move(f)).second)
             return fmt::format("field {} appears twice", name);
@@ -506,6 +514,8 @@ private:
     std::uint64_t fed_ = 0;
     oracle::counts counts_;
     std::map<source, std::uint64_t> expected_applied_; // activity records applied (count, 1 each)
+    // Settlements the oracle released: (activity partition, activity id) -> count (1 each).
+    std::map<std::pair<std::int32_t, std::string>, std::uint64_t> expected_settled_;
     std::map<std::string, model::market_value_event> last_market_value_;
     std::map<source, expected_dead_letter> expected_dead_letters_;
     std::map<std::string, std::int32_t> position_partition_, account_partition_;
@@ -698,6 +708,7 @@ private:
         counts_.controls += r.counts.controls;
         for (model::output_event& e : r.events) {
             if (auto* u = std::get_if<model::position_updated>(&e)) {
+                for (const std::string& id : u->cause.settled_activity_ids) ++expected_settled_[{p, id}];
                 for (std::size_t i = 0; i < u->offsets.size(); ++i) {
                     const oracle::input* in = input_at(p, u->offsets[i]);
                     if (in && std::holds_alternative<model::activity_record>(in->decoded))
@@ -835,28 +846,67 @@ private:
         return streams;
     }
 
+    // Every event says why (README.md "Message formats"): a known `cause`
+    // with its fields, and activityIds only on an application, so that a
+    // consumer counting activityIds counts each application once. Returns
+    // the cause, or empty after a violation.
+    std::string check_cause(std::string_view topic, std::size_t tp, const record& r, const parsed_event& e) {
+        const std::optional<std::string> cause = string_field(e, "cause");
+        if (!cause || !model::cause_kind_from(*cause) || *cause == "none") {
+            violation("format", "{} {}/{}: cause {}", topic, tp, r.offset, cause.value_or("absent"));
+            return {};
+        }
+        if (!e.has_lists) {
+            violation("format", "{} {}/{}: no activityIds/offsets", topic, tp, r.offset);
+            return {};
+        }
+        if (*cause == "activity") {
+            if (e.activity_ids.empty() || e.offsets.size() != e.activity_ids.size()) {
+                violation("format", "{} {}/{}: an application with {} activityIds and {} offsets", topic, tp,
+                          r.offset, e.activity_ids.size(), e.offsets.size());
+                return {};
+            }
+            return *cause;
+        }
+        if (!e.activity_ids.empty() || !e.offsets.empty()) {
+            violation("applied", "{} {}/{}: a {} lists activityIds {} (offsets {}): a consumer would count them as "
+                                 "applications",
+                      topic, tp, r.offset, *cause, fmt::join(e.activity_ids, ","), fmt::join(e.offsets, ","));
+            return {};
+        }
+        const bool settlement = *cause == "settlement";
+        if (settlement != !e.settled_activity_ids.empty()) {
+            violation("format", "{} {}/{}: a {} with {} settledActivityIds", topic, tp, r.offset, *cause,
+                      e.settled_activity_ids.size());
+            return {};
+        }
+        const bool end_of_day = settlement || *cause == "end_of_day";
+        const auto date = e.fields.find("businessDate");
+        const auto offset = e.fields.find("endOfDayOffset");
+        if (end_of_day && (date == e.fields.end() || date->second.k != json_field::kind::string ||
+                           offset == e.fields.end() || offset->second.k != json_field::kind::integer))
+            violation("format", "{} {}/{}: a {} without its END_OF_DAY's businessDate and endOfDayOffset", topic, tp,
+                      r.offset, *cause);
+        if (*cause == "revaluation" && !string_field(e, "revaluedCusip"))
+            violation("format", "{} {}/{}: a revaluation without revaluedCusip", topic, tp, r.offset);
+        return *cause;
+    }
+
     void check_positions() {
         std::map<source, std::uint64_t> applied; // as position.updated lists them
+        std::map<std::pair<std::int32_t, std::string>, std::uint64_t> settled;
         const auto streams = read_stream(
             in_.position_updated, "position.updated", "positionKey", true,
             [&](const std::string& key, std::size_t tp, const record& r, const parsed_event& e) {
-                if (!e.has_lists) {
-                    violation("format", "position.updated {}/{}: no activityIds/offsets", tp, r.offset);
-                    return;
-                }
-                // A settlement release lists its ids without offsets (or
-                // with the END_OF_DAY's); they were counted when applied.
-                if (e.offsets.empty()) return;
-                if (e.offsets.size() != e.activity_ids.size()) {
-                    violation("format", "position.updated {}/{}: {} activityIds but {} offsets", tp, r.offset,
-                              e.activity_ids.size(), e.offsets.size());
-                    return;
-                }
+                const std::string cause = check_cause("position.updated", tp, r, e);
                 const auto where = position_partition_.find(key);
                 if (where == position_partition_.end()) return; // reported with the final state
+                // A settlement names the trades it settles apart: they were
+                // counted when applied, and each settles once.
+                for (const std::string& id : e.settled_activity_ids) ++settled[{where->second, id}];
+                if (cause != "activity") return; // check_cause: as many offsets as activityIds
                 for (std::size_t i = 0; i < e.offsets.size(); ++i) {
                     const std::int64_t off = e.offsets[i];
-                    if (off < 0) continue;
                     const oracle::input* in = input_at(where->second, off);
                     if (!in) {
                         violation("applied", "position.updated {}/{} key {} lists {} at offset {}, which activity "
@@ -864,12 +914,11 @@ private:
                                   tp, r.offset, key, e.activity_ids[i], off, where->second);
                         continue;
                     }
-                    if (std::holds_alternative<model::control_record>(in->decoded)) continue; // a release
                     const auto* a = std::get_if<model::activity_record>(&in->decoded);
                     if (!a || a->activity_id != e.activity_ids[i]) {
                         violation("applied", "position.updated {}/{} key {} lists {} at activity {}/{}, which holds {}",
                                   tp, r.offset, key, e.activity_ids[i], where->second, off,
-                                  a ? a->activity_id : std::string("a record that does not decode"));
+                                  a ? a->activity_id : std::string("no activity record"));
                         continue;
                     }
                     ++applied[{where->second, off}];
@@ -888,6 +937,18 @@ private:
                 violation("applied", "activity {}/{} ({}) is applied {} times in position.updated, the oracle never "
                                      "applied it",
                           src.first, src.second, activity_id_at(src), n);
+        for (const auto& [id, n] : expected_settled_) {
+            const auto it = settled.find(id);
+            const std::uint64_t got = it == settled.end() ? 0 : it->second;
+            if (got != n)
+                violation("settled", "activity {} of partition {} settles {} times in position.updated, the oracle {}",
+                          id.second, id.first, got, n);
+        }
+        for (const auto& [id, n] : settled)
+            if (!expected_settled_.contains(id))
+                violation("settled", "activity {} of partition {} settles {} times in position.updated, the oracle "
+                                     "never settled it",
+                          id.second, id.first, n);
 
         // Final state.
         parsed_event e;
@@ -920,7 +981,9 @@ private:
 
     void check_market_values() {
         const auto streams = read_stream(in_.market_value, "market-value", "positionKey", false,
-                                         [](const auto&, std::size_t, const record&, const parsed_event&) {});
+                                         [this](const auto&, std::size_t tp, const record& r, const parsed_event& e) {
+                                             check_cause("market-value", tp, r, e);
+                                         });
         parsed_event e;
         for (const auto& [key, s] : streams) {
             const auto it = last_market_value_.find(key);
@@ -942,7 +1005,9 @@ private:
 
     void check_balances() {
         const auto streams = read_stream(in_.margin_updated, "margin.updated", "accountKey", true,
-                                         [](const auto&, std::size_t, const record&, const parsed_event&) {});
+                                         [this](const auto&, std::size_t tp, const record& r, const parsed_event& e) {
+                                             check_cause("margin.updated", tp, r, e);
+                                         });
         parsed_event e;
         for (const auto& [key, s] : streams) {
             const auto where = account_partition_.find(key);

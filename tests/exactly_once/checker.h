@@ -21,9 +21,14 @@
 //                margin.updated, `version` runs 1, 2, ..., n in topic order
 //                (a duplicated or a zombie's event shows up here);
 //   applied      every record the oracle applied appears exactly once in the
-//                activityIds/offsets of position.updated (settlement
-//                releases, listed with the END_OF_DAY's offset or -1, aside),
-//                and no other record does;
+//                activityIds/offsets of position.updated with cause
+//                activity, and no other record does; an event of another
+//                cause that lists activityIds is a violation;
+//   settled      every settlement the oracle released appears exactly once
+//                in the settledActivityIds of position.updated (cause
+//                settlement);
+//   format       every event parses, has its key and a known cause with
+//                the cause's fields;
 //   position     the last position.updated of each key equals the oracle's
 //                position on every field but version, activityIds, offsets
 //                and times; every key on either side exists on the other;

@@ -304,6 +304,96 @@ TEST_CASE("one phase: a clean run has no violation, a repeated event, a bogus or
         CHECK(has(r, "applied")); // its records are no longer listed
     }
     {
+        // README.md "Message formats": a settlement names the trades it
+        // settles in settledActivityIds; listing them in activityIds counts
+        // them as applied twice.
+        std::map<std::string, std::pair<std::int32_t, std::int64_t>> where_applied; // activity id -> partition, offset
+        for (std::size_t p = 0; p < clean.activity.partitions.size(); ++p)
+            for (const eos::record& r : clean.activity.partitions[p]) {
+                std::optional<std::string_view> type;
+                for (const auto& [name, value] : r.headers)
+                    if (name == "content-type") type = value;
+                const auto decoded = w.decoder.decode(r.value.value_or(""), codec::content_type_from_header(type));
+                if (const auto* a = std::get_if<model::activity_record>(&decoded))
+                    where_applied.try_emplace(a->activity_id, static_cast<std::int32_t>(p), r.offset);
+            }
+        // The first settlement event and what it settles.
+        eos::record* settlement = nullptr;
+        auto find_settlement = [](eos::captured& c) -> eos::record* {
+            for (auto& part : c.position_updated.partitions)
+                for (eos::record& r : part)
+                    if (r.value->find(R"("cause":"settlement")") != std::string::npos) return &r;
+            return nullptr;
+        };
+        eos::captured as_before = clean;
+        settlement = find_settlement(as_before);
+        REQUIRE(settlement != nullptr); // the workload settles trades at its END_OF_DAYs
+        std::string& v = *settlement->value;
+        const auto ids_at = v.find(R"("settledActivityIds":[)");
+        REQUIRE(ids_at != std::string::npos);
+        const auto ids_end = v.find(']', ids_at);
+        const std::string ids = v.substr(ids_at + 22, ids_end - ids_at - 22); // "a","b"
+        const auto eod_at = v.find(R"("endOfDayOffset":)");
+        REQUIRE(eod_at != std::string::npos);
+        const std::int64_t eod_offset = std::stoll(v.substr(eod_at + 17));
+        std::vector<std::string> settled;
+        for (std::size_t at = 0; (at = ids.find('"', at)) != std::string::npos;) {
+            const auto end = ids.find('"', at + 1);
+            settled.push_back(ids.substr(at + 1, end - at - 1));
+            at = end + 1;
+        }
+        REQUIRE_FALSE(settled.empty());
+        auto list = [&](auto offset_of) {
+            std::string ids_text = "[", offsets_text = "[";
+            for (const std::string& id : settled) {
+                ids_text += (ids_text.size() > 1 ? ",\"" : "\"") + id + "\"";
+                offsets_text += (offsets_text.size() > 1 ? "," : "") + std::to_string(offset_of(id));
+            }
+            return std::pair{ids_text + "]", offsets_text + "]"};
+        };
+        auto relist = [](std::string& value, const std::pair<std::string, std::string>& lists) {
+            const auto at = value.find(R"("activityIds":[],"offsets":[])");
+            REQUIRE(at != std::string::npos);
+            value.replace(at, 29, R"("activityIds":)" + lists.first + R"(,"offsets":)" + lists.second);
+        };
+        {
+            INFO("a settlement that lists the settled trades in activityIds, with the END_OF_DAY's offset (as "
+                 "posd did before issue 9)");
+            relist(v, list([&](const std::string&) { return eod_offset; }));
+            const eos::report r = verify_all(as_before, plan);
+            INFO(describe(r));
+            CHECK(r.violation_count == 1);
+            CHECK(has(r, "applied"));
+        }
+        {
+            INFO("a settlement published as an application of the trades it settles");
+            eos::captured bad = clean;
+            eos::record* e = find_settlement(bad);
+            REQUIRE(e != nullptr);
+            std::string& value = *e->value;
+            relist(value, list([&](const std::string& id) {
+                REQUIRE(where_applied.contains(id));
+                return where_applied.at(id).second;
+            }));
+            const auto cause_at = value.find(R"("cause":"settlement","settledActivityIds":)");
+            REQUIRE(cause_at != std::string::npos);
+            value.replace(cause_at, value.find(']', cause_at) + 1 - cause_at, R"("cause":"activity")");
+            const eos::report r = verify_all(bad, plan);
+            INFO(describe(r));
+            CHECK(has(r, "applied")); // each settled trade applied twice
+            CHECK(has(r, "settled")); // and its settlement missing
+        }
+        {
+            INFO("a settlement event that says it is an application");
+            eos::captured bad = clean;
+            std::string& value = *find_settlement(bad)->value;
+            value.replace(value.find(R"("cause":"settlement")"), 20, R"("cause":"activity")");
+            const eos::report r = verify_all(bad, plan);
+            INFO(describe(r));
+            CHECK(has(r, "format"));
+        }
+    }
+    {
         INFO("a dead letter lost");
         eos::captured bad = clean;
         auto& part = *std::find_if(bad.dead_letter.partitions.begin(), bad.dead_letter.partitions.end(),

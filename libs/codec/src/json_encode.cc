@@ -339,6 +339,33 @@ struct overloaded : F... {
 template <typename... F>
 overloaded(F...) -> overloaded<F...>;
 
+// The event's cause and the ids it concerns (README.md "Message formats"),
+// after the event's own fields; nothing for a query's view of state (cause
+// none). `activity` holds the activityIds/offsets of an event that does not
+// carry them among its own fields.
+void write_cause(object_writer& w, const model::event_cause& c, const std::vector<std::string>* activity_ids,
+                 const std::vector<std::int64_t>* offsets) {
+    if (c.kind == model::cause_kind::none) return;
+    w.text<"cause">(model::to_string(c.kind));
+    if (activity_ids) w.strings<"activityIds">(*activity_ids);
+    if (offsets) w.integers<"offsets">(*offsets);
+    switch (c.kind) {
+    case model::cause_kind::none:
+    case model::cause_kind::activity: break;
+    case model::cause_kind::settlement:
+        w.strings<"settledActivityIds">(c.settled_activity_ids);
+        [[fallthrough]];
+    case model::cause_kind::end_of_day:
+        w.value<"businessDate">(c.business_date);
+        w.integer<"endOfDayOffset">(c.end_of_day_offset);
+        break;
+    case model::cause_kind::revaluation:
+        w.text<"revaluedCusip">(c.revalued_cusip);
+        w.value<"priceAsOf">(c.price_as_of);
+        break;
+    }
+}
+
 } // namespace
 
 void append_json_string(std::string_view text, std::string& out) {
@@ -394,6 +421,7 @@ void encode_json(const model::position_updated& event, std::string& out) {
     w.integers<"offsets">(event.offsets);
     w.value<"eventTime">(event.event_time);
     w.value<"processingTime">(event.processing_time);
+    write_cause(w, event.cause, nullptr, nullptr);
 }
 
 void encode_json(const model::market_value_event& event, std::string& out) {
@@ -410,6 +438,7 @@ void encode_json(const model::market_value_event& event, std::string& out) {
     w.text<"rule">(event.rule);
     w.value<"marketValue">(event.market_value);
     w.value<"timestamp">(event.ts);
+    write_cause(w, event.cause, &event.activity_ids, &event.offsets);
 }
 
 void encode_json(const model::margin_updated& event, std::string& out) {
@@ -436,6 +465,7 @@ void encode_json(const model::margin_updated& event, std::string& out) {
     w.value<"marginCallAmount">(b.margin_call_amount);
     w.integer<"version">(b.version);
     w.value<"processingTime">(event.processing_time);
+    write_cause(w, event.cause, &event.activity_ids, &event.offsets);
 }
 
 std::string event_key(const model::output_event& event) {

@@ -450,6 +450,38 @@ bool from_proto(const v1::PartitionMeta& m, model::partition_meta& p) {
 
 // --- events ---------------------------------------------------------------------
 
+static_assert(static_cast<int>(model::cause_kind::none) == v1::EventCause::KIND_UNSPECIFIED);
+static_assert(static_cast<int>(model::cause_kind::activity) == v1::EventCause::ACTIVITY);
+static_assert(static_cast<int>(model::cause_kind::settlement) == v1::EventCause::SETTLEMENT);
+static_assert(static_cast<int>(model::cause_kind::revaluation) == v1::EventCause::REVALUATION);
+static_assert(static_cast<int>(model::cause_kind::end_of_day) == v1::EventCause::END_OF_DAY);
+
+void to_proto(const model::event_cause& c, v1::EventCause& m) {
+    m.set_kind(static_cast<v1::EventCause::Kind>(c.kind));
+    for (const std::string& id : c.settled_activity_ids) m.add_settled_activity_ids(id);
+    if (c.business_date) put(m.mutable_business_date(), *c.business_date);
+    if (c.end_of_day_offset >= 0) m.set_end_of_day_offset(c.end_of_day_offset);
+    m.set_revalued_cusip(c.revalued_cusip);
+    if (c.price_as_of) m.set_price_as_of(c.price_as_of->ms);
+}
+
+bool from_proto(const v1::EventCause& m, model::event_cause& c) {
+    switch (m.kind()) {
+    case v1::EventCause::KIND_UNSPECIFIED: c.kind = model::cause_kind::none; break;
+    case v1::EventCause::ACTIVITY: c.kind = model::cause_kind::activity; break;
+    case v1::EventCause::SETTLEMENT: c.kind = model::cause_kind::settlement; break;
+    case v1::EventCause::REVALUATION: c.kind = model::cause_kind::revaluation; break;
+    case v1::EventCause::END_OF_DAY: c.kind = model::cause_kind::end_of_day; break;
+    default: return false; // a value from a newer schema: not ours to guess
+    }
+    c.settled_activity_ids.assign(m.settled_activity_ids().begin(), m.settled_activity_ids().end());
+    c.end_of_day_offset = m.has_end_of_day_offset() ? m.end_of_day_offset() : -1;
+    c.revalued_cusip = m.revalued_cusip();
+    c.price_as_of.reset();
+    if (m.has_price_as_of()) c.price_as_of = timestamp{m.price_as_of()};
+    return read_optional_date(m.has_business_date(), m.business_date(), c.business_date);
+}
+
 void to_proto(const model::position_updated& e, v1::PositionUpdated& m) {
     to_proto(e.position, *m.mutable_position());
     m.mutable_activity_ids()->Reserve(static_cast<int>(e.activity_ids.size()));
@@ -458,6 +490,7 @@ void to_proto(const model::position_updated& e, v1::PositionUpdated& m) {
     for (std::int64_t offset : e.offsets) m.add_offsets(offset);
     m.set_event_time(e.event_time.ms);
     m.set_processing_time(e.processing_time.ms);
+    to_proto(e.cause, *m.mutable_cause());
 }
 
 bool from_proto(const v1::PositionUpdated& m, model::position_updated& e) {
@@ -466,7 +499,7 @@ bool from_proto(const v1::PositionUpdated& m, model::position_updated& e) {
     e.offsets.assign(m.offsets().begin(), m.offsets().end());
     e.event_time = timestamp{m.event_time()};
     e.processing_time = timestamp{m.processing_time()};
-    return true;
+    return from_proto(m.cause(), e.cause);
 }
 
 void to_proto(const model::market_value_event& e, v1::MarketValue& m) {
@@ -481,6 +514,9 @@ void to_proto(const model::market_value_event& e, v1::MarketValue& m) {
     m.set_rule(e.rule);
     put(m.mutable_market_value(), e.market_value);
     m.set_timestamp(e.ts.ms);
+    for (const std::string& id : e.activity_ids) m.add_activity_ids(id);
+    for (std::int64_t offset : e.offsets) m.add_offsets(offset);
+    to_proto(e.cause, *m.mutable_cause());
 }
 
 bool from_proto(const v1::MarketValue& m, model::market_value_event& e) {
@@ -492,18 +528,25 @@ bool from_proto(const v1::MarketValue& m, model::market_value_event& e) {
     e.sub_acct_key = m.sub_acct_key();
     e.rule = m.rule();
     e.ts = timestamp{m.timestamp()};
+    e.activity_ids.assign(m.activity_ids().begin(), m.activity_ids().end());
+    e.offsets.assign(m.offsets().begin(), m.offsets().end());
     return read_decimal(m.quantity(), e.quantity) && read_decimal(m.price(), e.price) &&
-           read_decimal(m.market_value(), e.market_value);
+           read_decimal(m.market_value(), e.market_value) && from_proto(m.cause(), e.cause);
 }
 
 void to_proto(const model::margin_updated& e, v1::MarginUpdated& m) {
     to_proto(e.balance, *m.mutable_balance());
     m.set_processing_time(e.processing_time.ms);
+    for (const std::string& id : e.activity_ids) m.add_activity_ids(id);
+    for (std::int64_t offset : e.offsets) m.add_offsets(offset);
+    to_proto(e.cause, *m.mutable_cause());
 }
 
 bool from_proto(const v1::MarginUpdated& m, model::margin_updated& e) {
     e.processing_time = timestamp{m.processing_time()};
-    return from_proto(m.balance(), e.balance);
+    e.activity_ids.assign(m.activity_ids().begin(), m.activity_ids().end());
+    e.offsets.assign(m.offsets().begin(), m.offsets().end());
+    return from_proto(m.balance(), e.balance) && from_proto(m.cause(), e.cause);
 }
 
 void to_proto(const model::dead_letter& e, v1::DeadLetter& m) {

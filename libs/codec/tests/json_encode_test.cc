@@ -409,6 +409,93 @@ TEST_CASE("margin.updated event") {
     CHECK(out.find(R"("marginCall":"HOUSE")") != std::string::npos);
 }
 
+TEST_CASE("every event says its cause and the ids it concerns (README \"Message formats\")") {
+    model::position_updated pu;
+    pu.position = sample_position();
+    model::market_value_event mv;
+    mv.product_id = "037833100";
+    mv.firm = "ABCD";
+    model::margin_updated mu;
+    mu.balance.firm = "ABCD";
+    // The cause's fields follow the event's own, at the end of the object.
+    auto tail = [](const auto& event) {
+        std::string out;
+        codec::encode_json(event, out);
+        const auto at = out.find(R"(,"cause":)");
+        return at == std::string::npos ? std::string("no cause in ") + out : out.substr(at);
+    };
+
+    SECTION("activity: the records applied, on all three topics") {
+        const model::event_cause c{.kind = model::cause_kind::activity};
+        pu.activity_ids = {"A-1", "A-2"};
+        pu.offsets = {41, 42};
+        pu.cause = c;
+        mv.activity_ids = pu.activity_ids;
+        mv.offsets = pu.offsets;
+        mv.cause = c;
+        mu.activity_ids = pu.activity_ids;
+        mu.offsets = pu.offsets;
+        mu.cause = c;
+        CHECK(tail(pu) == R"(,"cause":"activity"})");
+        std::string out;
+        codec::encode_json(pu, out);
+        CHECK(out.find(R"("activityIds":["A-1","A-2"],"offsets":[41,42],)") != std::string::npos);
+        CHECK(tail(mv) == R"(,"cause":"activity","activityIds":["A-1","A-2"],"offsets":[41,42]})");
+        CHECK(tail(mu) == R"(,"cause":"activity","activityIds":["A-1","A-2"],"offsets":[41,42]})");
+    }
+    SECTION("settlement: settledActivityIds, never activityIds, and the END_OF_DAY") {
+        const model::event_cause c{.kind = model::cause_kind::settlement,
+                                   .settled_activity_ids = {"T-1", "T-\"2\""},
+                                   .business_date = day("2026-11-20"),
+                                   .end_of_day_offset = 77};
+        pu.cause = mv.cause = mu.cause = c;
+        CHECK(tail(pu) ==
+              R"(,"cause":"settlement","settledActivityIds":["T-1","T-\"2\""],"businessDate":"2026-11-20",)"
+              R"("endOfDayOffset":77})");
+        std::string out;
+        codec::encode_json(pu, out);
+        CHECK(out.find(R"("activityIds":[],"offsets":[],)") != std::string::npos);
+        CHECK(tail(mv) ==
+              R"(,"cause":"settlement","activityIds":[],"offsets":[],"settledActivityIds":["T-1","T-\"2\""],)"
+              R"("businessDate":"2026-11-20","endOfDayOffset":77})");
+        CHECK(tail(mu) == tail(mv));
+    }
+    SECTION("end_of_day: the END_OF_DAY's business date and offset") {
+        const model::event_cause c{.kind = model::cause_kind::end_of_day,
+                                   .business_date = day("2026-11-20"),
+                                   .end_of_day_offset = 77};
+        pu.cause = mv.cause = mu.cause = c;
+        CHECK(tail(pu) == R"(,"cause":"end_of_day","businessDate":"2026-11-20","endOfDayOffset":77})");
+        CHECK(tail(mu) ==
+              R"(,"cause":"end_of_day","activityIds":[],"offsets":[],"businessDate":"2026-11-20","endOfDayOffset":77})");
+    }
+    SECTION("revaluation: the cusip and the price's as-of, null without a price") {
+        model::event_cause c{.kind = model::cause_kind::revaluation,
+                             .revalued_cusip = "037833100",
+                             .price_as_of = timestamp{1772461800125}};
+        pu.cause = mv.cause = mu.cause = c;
+        CHECK(tail(pu) ==
+              R"(,"cause":"revaluation","revaluedCusip":"037833100","priceAsOf":"2026-03-02T14:30:00.125Z"})");
+        CHECK(tail(mv) == R"(,"cause":"revaluation","activityIds":[],"offsets":[],"revaluedCusip":"037833100",)"
+                          R"("priceAsOf":"2026-03-02T14:30:00.125Z"})");
+        c.price_as_of.reset();
+        mu.cause = c;
+        CHECK(tail(mu) ==
+              R"(,"cause":"revaluation","activityIds":[],"offsets":[],"revaluedCusip":"037833100","priceAsOf":null})");
+    }
+    SECTION("no cause (a query's view of state): no cause fields") {
+        std::string out;
+        codec::encode_json(mu, out);
+        CHECK(out.find("cause") == std::string::npos);
+        CHECK(out.find("activityIds") == std::string::npos);
+        CHECK(out.ends_with(R"("processingTime":"1970-01-01T00:00:00.000Z"})"));
+        out.clear();
+        codec::encode_json(pu, out);
+        CHECK(out.find("cause") == std::string::npos);
+        CHECK(out.ends_with(R"("processingTime":"1970-01-01T00:00:00.000Z"})"));
+    }
+}
+
 TEST_CASE("event JSON escapes key parts and text") {
     model::market_value_event e;
     e.product_id = "037833100";

@@ -543,6 +543,63 @@ TEST_CASE("decode_state refuses bad bytes and bad field texts") {
 
 // --- events -------------------------------------------------------------------------------
 
+TEST_CASE("output events carry their cause in protobuf as in JSON") {
+    model::position_updated pu;
+    pu.position.firm_postrmt = "ABCD";
+    pu.cause = {.kind = model::cause_kind::settlement,
+                .settled_activity_ids = {"t-1", "t-2"},
+                .business_date = *date::parse("2026-11-20"),
+                .end_of_day_offset = 77};
+    const std::string bytes = codec::encode_protobuf(pu);
+    v1::PositionUpdated m;
+    REQUIRE(m.ParseFromString(bytes));
+    CHECK(m.cause().kind() == v1::EventCause::SETTLEMENT);
+    CHECK(m.cause().settled_activity_ids_size() == 2);
+    CHECK(m.cause().business_date() == "2026-11-20");
+    CHECK(m.cause().end_of_day_offset() == 77);
+    CHECK(m.activity_ids_size() == 0);
+    model::position_updated pu_back;
+    REQUIRE(codec::decode_protobuf(bytes, pu_back));
+    CHECK(pu_back.cause == pu.cause);
+
+    model::market_value_event mv;
+    mv.product_id = "037833100";
+    mv.activity_ids = {"a-1"};
+    mv.offsets = {41};
+    mv.cause = {.kind = model::cause_kind::activity};
+    v1::MarketValue mv_message;
+    REQUIRE(mv_message.ParseFromString(codec::encode_protobuf(mv)));
+    CHECK(mv_message.cause().kind() == v1::EventCause::ACTIVITY);
+    CHECK(mv_message.activity_ids(0) == "a-1");
+    CHECK(mv_message.offsets(0) == 41);
+    model::market_value_event mv_back;
+    REQUIRE(codec::decode_protobuf(codec::encode_protobuf(mv), mv_back));
+    CHECK(mv_back.cause == mv.cause);
+    CHECK(mv_back.activity_ids == mv.activity_ids);
+    CHECK(mv_back.offsets == mv.offsets);
+
+    model::margin_updated mu;
+    mu.balance.firm = "ABCD";
+    mu.cause = {.kind = model::cause_kind::revaluation,
+                .revalued_cusip = "037833100",
+                .price_as_of = timestamp{1'710'513'000'000}};
+    v1::MarginUpdated mu_message;
+    REQUIRE(mu_message.ParseFromString(codec::encode_protobuf(mu)));
+    CHECK(mu_message.cause().kind() == v1::EventCause::REVALUATION);
+    CHECK(mu_message.cause().revalued_cusip() == "037833100");
+    CHECK(mu_message.cause().price_as_of() == 1'710'513'000'000);
+    model::margin_updated mu_back;
+    REQUIRE(codec::decode_protobuf(codec::encode_protobuf(mu), mu_back));
+    CHECK(mu_back.cause == mu.cause);
+    mu.cause = {.kind = model::cause_kind::end_of_day, .business_date = *date::parse("2026-11-20"),
+                .end_of_day_offset = 0};
+    REQUIRE(codec::decode_protobuf(codec::encode_protobuf(mu), mu_back));
+    CHECK(mu_back.cause == mu.cause);
+    mu.cause = {};
+    REQUIRE(codec::decode_protobuf(codec::encode_protobuf(mu), mu_back));
+    CHECK(mu_back.cause == mu.cause);
+}
+
 TEST_CASE("output events encode to the SPEC's messages and decode back") {
     model::position_updated pu;
     pu.position.firm_postrmt = "ABCD";

@@ -109,6 +109,19 @@ struct group {
 // carry no order; each position's versions are in order).
 using side_changes = string_map<std::vector<std::string>>;
 using balances_before = string_map<model::margin_balance>;
+// The activity ids each account settled, in the order they were released.
+using account_settlements = string_map<std::vector<std::string>>;
+
+// The cause of a change outside the record path: `base` (end_of_day or
+// revaluation), or a settlement of that END_OF_DAY when ids settled.
+model::event_cause cause_of(const model::event_cause& base, const std::vector<std::string>* settled) {
+    model::event_cause c = base;
+    if (settled && !settled->empty()) {
+        c.kind = model::cause_kind::settlement;
+        c.settled_activity_ids = *settled;
+    }
+    return c;
+}
 
 decimal checked(std::optional<decimal> v, bool& ok) {
     if (!v) {
@@ -176,7 +189,9 @@ public:
         for (auto& [k, e] : positions_)
             if (!e.in_store && e.dirty && e.pos.cusip == cusip) changes.try_emplace(k);
         balances_before accounts_before;
-        revalue_positions(changes, accounts_before, /*roll_prices=*/false, /*offset=*/-1);
+        model::event_cause cause{.kind = model::cause_kind::revaluation, .revalued_cusip = std::string(cusip)};
+        if (const model::price* px = ref_.price(cusip)) cause.price_as_of = px->as_of;
+        revalue_positions(changes, accounts_before, {}, /*roll_prices=*/false, cause);
     }
 
     write_set finish() {
@@ -484,10 +499,13 @@ private:
             stamp_concentration(ae, pe.pos.cusip);
         }
         evaluate(ae);
+        const model::event_cause cause{.kind = model::cause_kind::activity};
+        // The market value and the balance name the same records (copies;
+        // the position event takes the group's own).
+        if (v) emit_market_value(pe.pos, *v, g.activity_ids, g.offsets, cause);
+        if (!(ae.bal == g.balance_before)) emit_margin(ae, g.activity_ids, g.offsets, cause);
         emit_position(pe, std::move(g.activity_ids), std::move(g.offsets),
-                      g.event_time.ms ? g.event_time : now_);
-        if (v) emit_market_value(pe.pos, *v);
-        if (!(ae.bal == g.balance_before)) emit_margin(ae);
+                      g.event_time.ms ? g.event_time : now_, cause);
     }
 
     // Re-joins the managed position and re-values the position, moving the
@@ -631,17 +649,21 @@ private:
     // ---- events ----
 
     void emit_position(const position_entry& pe, std::vector<std::string> ids, std::vector<std::int64_t> offsets,
-                       timestamp event_time) {
+                       timestamp event_time, model::event_cause cause) {
+        vassert(cause.kind != model::cause_kind::none, "position event without a cause");
         ws_.events.emplace_back(model::position_updated{
             .position = pe.pos,
             .activity_ids = std::move(ids),
             .offsets = std::move(offsets),
             .event_time = event_time,
             .processing_time = now_,
+            .cause = std::move(cause),
         });
     }
 
-    void emit_market_value(const model::position& p, const valuation& v) {
+    void emit_market_value(const model::position& p, const valuation& v, std::vector<std::string> ids,
+                           std::vector<std::int64_t> offsets, model::event_cause cause) {
+        vassert(cause.kind != model::cause_kind::none, "market value event without a cause");
         ws_.events.emplace_back(model::market_value_event{
             .product_id = p.cusip,
             .firm = p.firm_postrmt,
@@ -654,12 +676,23 @@ private:
             .rule = std::string(v.rule),
             .market_value = v.market_value,
             .ts = now_,
+            .activity_ids = std::move(ids),
+            .offsets = std::move(offsets),
+            .cause = std::move(cause),
         });
     }
 
-    void emit_margin(account_entry& ae) {
+    void emit_margin(account_entry& ae, std::vector<std::string> ids, std::vector<std::int64_t> offsets,
+                     model::event_cause cause) {
+        vassert(cause.kind != model::cause_kind::none, "margin event without a cause");
         ++ae.bal.version;
-        ws_.events.emplace_back(model::margin_updated{.balance = ae.bal, .processing_time = now_});
+        ws_.events.emplace_back(model::margin_updated{
+            .balance = ae.bal,
+            .processing_time = now_,
+            .activity_ids = std::move(ids),
+            .offsets = std::move(offsets),
+            .cause = std::move(cause),
+        });
     }
 
     // ---- END_OF_DAY and re-valuation ----
@@ -674,18 +707,22 @@ private:
         const date new_date = c.business_date.next_weekday();
         side_changes changes;
         balances_before accounts_before;
-        release_settlements(new_date, changes, accounts_before);
+        account_settlements settled;
+        release_settlements(new_date, changes, accounts_before, settled);
         state_.for_each_position_key(partition_, [&](std::string_view k) { changes.try_emplace(std::string(k)); });
         for (auto& [k, e] : positions_)
             if (!e.in_store && e.dirty) changes.try_emplace(k);
         meta_.business_date = new_date;
-        revalue_positions(changes, accounts_before, /*roll_prices=*/true, in.offset);
+        const model::event_cause cause{.kind = model::cause_kind::end_of_day,
+                                       .business_date = c.business_date,
+                                       .end_of_day_offset = in.offset};
+        revalue_positions(changes, accounts_before, settled, /*roll_prices=*/true, cause);
         ++ws_.counts.applied;
         ++ws_.counts.controls;
     }
 
-    void release_settlements(date through, side_changes& changes,
-                             balances_before& accounts_before) {
+    void release_settlements(date through, side_changes& changes, balances_before& accounts_before,
+                             account_settlements& settled) {
         std::vector<model::pending_settlement> due;
         state_.load_pending_due(partition_, through, due);
         std::erase_if(due, [&](const model::pending_settlement& s) { return released_.contains(s.sequence); });
@@ -714,14 +751,15 @@ private:
             accounts_before.try_emplace(ak, ae.bal);
             ae.bal.sd_bal += s.sd_bal;
             changes[s.position_key].push_back(s.activity_id);
+            settled[ak].push_back(s.activity_id);
         }
     }
 
     // Re-values the given positions; each that changed (or settled) gets one
-    // new version; every touched account is re-evaluated.
-    void revalue_positions(side_changes& changes,
-                           balances_before& accounts_before, bool roll_prices,
-                           std::int64_t offset) {
+    // new version; every touched account is re-evaluated. Events carry
+    // `cause`, or a settlement of it for a position or account that settled.
+    void revalue_positions(side_changes& changes, balances_before& accounts_before,
+                           const account_settlements& settled, bool roll_prices, const model::event_cause& cause) {
         struct item {
             const std::string* key;
             position_entry* pe;
@@ -754,16 +792,15 @@ private:
             if (changed) {
                 ++pe.pos.version;
                 mark_dirty(pe);
-                std::vector<std::int64_t> offsets;
-                if (!it.ids->empty() && offset >= 0) offsets.assign(it.ids->size(), offset);
-                emit_position(pe, std::move(*it.ids), std::move(offsets), now_);
+                emit_position(pe, {}, {}, now_, cause_of(cause, it.ids));
             }
             if (it.v && (!pe.pos.td_qty.is_zero() || it.v->market_value != it.start.market_value))
-                emit_market_value(pe.pos, *it.v);
+                emit_market_value(pe.pos, *it.v, {}, {}, cause_of(cause, it.ids));
         }
         for (auto& [ak, before] : accounts_before) {
             account_entry& ae = accounts_.at(ak);
-            if (!(ae.bal == before)) emit_margin(ae);
+            auto ids = settled.find(ak);
+            if (!(ae.bal == before)) emit_margin(ae, {}, {}, cause_of(cause, ids == settled.end() ? nullptr : &ids->second));
         }
     }
 

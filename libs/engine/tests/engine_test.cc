@@ -240,7 +240,10 @@ TEST_CASE("a buy moves trade-date quantity and balance now and settlement later"
         CHECK(f.bal("12342").sd_bal == d("-5000"));
         auto pu2 = events_of<model::position_updated>(e);
         REQUIRE(pu2.size() == 1);
-        CHECK(pu2[0].activity_ids == std::vector<std::string>{"a1"});
+        // A settlement, not a second application of a1 (README "Message formats").
+        CHECK(pu2[0].cause.kind == model::cause_kind::settlement);
+        CHECK(pu2[0].activity_ids.empty());
+        CHECK(pu2[0].cause.settled_activity_ids == std::vector<std::string>{"a1"});
         CHECK(events_of<model::market_value_event>(e).size() == 1); // the snapshot
         CHECK(f.state.managed_positions().at("ABCD|01|123|12342|1|" + EQ).prev_price == d("50.25"));
 
@@ -281,6 +284,15 @@ TEST_CASE("a settlement added and released in one batch is never stored as pendi
     CHECK(ws.pending_released.empty());
     CHECK(f.pos("12341", EQ).sd_qty == d("10"));
     CHECK(f.pos("12341", EQ).version == 2); // the buy, then the settlement
+    // One application and one settlement (README.md "Message formats").
+    auto pu = events_of<model::position_updated>(ws);
+    REQUIRE(pu.size() == 2);
+    CHECK(pu[0].cause.kind == model::cause_kind::activity);
+    CHECK(pu[0].activity_ids == std::vector<std::string>{"a1"});
+    CHECK(pu[1].cause.kind == model::cause_kind::settlement);
+    CHECK(pu[1].activity_ids.empty());
+    CHECK(pu[1].cause.settled_activity_ids == std::vector<std::string>{"a1"});
+    CHECK(pu[1].cause.end_of_day_offset == 1);
 }
 
 TEST_CASE("market value rules: bond in percent of par, option contract size, default and fixed prices") {
@@ -547,4 +559,125 @@ TEST_CASE("applied ids are retained up to the configured bound") {
     CHECK(s.applied_id_count(0) == 3);
     CHECK_FALSE(s.is_applied(0, "a"));
     CHECK(s.is_applied(0, "d"));
+}
+
+// ---- the cause of every event (README.md "Message formats") ----
+
+TEST_CASE("each event says its cause: an activity, its settlement at END_OF_DAY, the END_OF_DAY, a re-valuation") {
+    fixture f;
+    auto r = fixture::rec("t1", "BUY", "12342", EQ, "100", "-5000");
+    r.trade_date = date::parse("2026-11-20");
+    r.settle_date = date::parse("2026-11-23"); // after the business date 2026-11-20: pending
+    auto held = fixture::rec("h1", "BUY", "22342", EQ2, "10", "-100"); // settles at once
+    auto applied = f.run({f.input(r), f.input(held)});
+
+    // The trade's application: cause activity with its id and offset, on all three topics.
+    auto pu = events_of<model::position_updated>(applied);
+    REQUIRE(pu.size() == 2);
+    CHECK(pu[0].cause.kind == model::cause_kind::activity);
+    CHECK(pu[0].activity_ids == std::vector<std::string>{"t1"});
+    CHECK(pu[0].offsets == std::vector<std::int64_t>{0});
+    CHECK(pu[0].cause.settled_activity_ids.empty());
+    CHECK_FALSE(pu[0].cause.business_date.has_value());
+    auto mv = events_of<model::market_value_event>(applied);
+    REQUIRE(mv.size() == 2);
+    CHECK(mv[0].cause.kind == model::cause_kind::activity);
+    CHECK(mv[0].activity_ids == std::vector<std::string>{"t1"});
+    CHECK(mv[0].offsets == std::vector<std::int64_t>{0});
+    auto mu = events_of<model::margin_updated>(applied);
+    REQUIRE(mu.size() == 2);
+    CHECK(mu[0].cause.kind == model::cause_kind::activity);
+    CHECK(mu[0].activity_ids == std::vector<std::string>{"t1"});
+    CHECK(mu[0].offsets == std::vector<std::int64_t>{0});
+    CHECK(mu[1].activity_ids == std::vector<std::string>{"h1"});
+    CHECK(mu[1].offsets == std::vector<std::int64_t>{1});
+
+    // A price move, so that END_OF_DAY re-values the position that does not settle.
+    f.ref.upsert(model::price{EQ2, d("11"), d("10"), f.now});
+
+    // END_OF_DAY 2026-11-20 (offset 2) releases t1's settlement (due 2026-11-23, the next weekday).
+    auto eod = f.eod("2026-11-20");
+    std::vector<std::string> counted; // what a consumer counting applications counts
+    std::size_t settlements = 0, end_of_days = 0;
+    for (const auto& e : events_of<model::position_updated>(eod)) {
+        counted.insert(counted.end(), e.activity_ids.begin(), e.activity_ids.end());
+        CHECK(e.offsets.empty());
+        CHECK(e.cause.business_date == date::parse("2026-11-20"));
+        CHECK(e.cause.end_of_day_offset == 2);
+        if (e.position.cusip == EQ) {
+            ++settlements;
+            CHECK(e.cause.kind == model::cause_kind::settlement);
+            CHECK(e.cause.settled_activity_ids == std::vector<std::string>{"t1"});
+            CHECK(e.position.sd_qty == d("100"));
+        } else {
+            ++end_of_days;
+            CHECK(e.cause.kind == model::cause_kind::end_of_day);
+            CHECK(e.cause.settled_activity_ids.empty());
+            CHECK(e.position.market_value == d("110"));
+        }
+    }
+    CHECK(settlements == 1);
+    CHECK(end_of_days == 1);
+    CHECK(counted.empty()); // t1 was applied once, by the first batch
+    for (const auto& e : events_of<model::market_value_event>(eod)) {
+        CHECK(e.activity_ids.empty());
+        CHECK(e.cause.business_date == date::parse("2026-11-20"));
+        CHECK(e.cause.kind ==
+              (e.product_id == EQ ? model::cause_kind::settlement : model::cause_kind::end_of_day));
+    }
+    auto eod_margins = events_of<model::margin_updated>(eod);
+    REQUIRE(eod_margins.size() == 2);
+    for (const auto& e : eod_margins) {
+        CHECK(e.activity_ids.empty());
+        CHECK(e.cause.business_date == date::parse("2026-11-20"));
+        CHECK(e.cause.end_of_day_offset == 2);
+        if (e.balance.base == "12342") {
+            CHECK(e.cause.kind == model::cause_kind::settlement);
+            CHECK(e.cause.settled_activity_ids == std::vector<std::string>{"t1"});
+            CHECK(e.balance.sd_bal == d("-5000"));
+        } else {
+            CHECK(e.cause.kind == model::cause_kind::end_of_day);
+            CHECK(e.cause.settled_activity_ids.empty());
+        }
+    }
+
+    // A price change re-valued outside END_OF_DAY: cause revaluation, the cusip and the price's as-of.
+    const timestamp as_of{f.now.ms - 60'000};
+    f.ref.upsert(model::price{EQ, d("51"), d("50.25"), as_of});
+    partition_engine engine(0, f.config, f.ref);
+    auto re = engine.revalue(f.state, EQ, f.now);
+    f.state.apply(re);
+    auto re_pu = events_of<model::position_updated>(re);
+    REQUIRE(re_pu.size() == 1);
+    auto re_mv = events_of<model::market_value_event>(re);
+    REQUIRE(re_mv.size() == 1);
+    auto re_mu = events_of<model::margin_updated>(re);
+    REQUIRE(re_mu.size() == 1);
+    for (const model::event_cause* c : {&re_pu[0].cause, &re_mv[0].cause, &re_mu[0].cause}) {
+        CHECK(c->kind == model::cause_kind::revaluation);
+        CHECK(c->revalued_cusip == EQ);
+        CHECK(c->price_as_of == as_of);
+        CHECK_FALSE(c->business_date.has_value());
+        CHECK(c->settled_activity_ids.empty());
+    }
+    CHECK(re_pu[0].activity_ids.empty());
+    CHECK(re_mv[0].activity_ids.empty());
+    CHECK(re_mu[0].activity_ids.empty());
+}
+
+TEST_CASE("a security change without a price re-values with no price as-of") {
+    fixture f;
+    f.run_one(fixture::rec("n1", "BUY", "55552", NOPX, "3", "-21"));
+    model::security s;
+    s.cusip = NOPX;
+    s.product_line = "EQD";
+    s.contract_size = d("10");
+    f.ref.upsert(s);
+    partition_engine e(0, f.config, f.ref);
+    auto ws = e.revalue(f.state, NOPX, f.now);
+    auto mv = events_of<model::market_value_event>(ws);
+    REQUIRE(mv.size() == 1);
+    CHECK(mv[0].cause.kind == model::cause_kind::revaluation);
+    CHECK(mv[0].cause.revalued_cusip == NOPX);
+    CHECK_FALSE(mv[0].cause.price_as_of.has_value());
 }
