@@ -73,6 +73,8 @@ TEST_CASE("defaults: every setting from the table and typed", "[config]") {
     CHECK(c.topics.refdata_securities == "refdata.securities");
     CHECK(c.topics.refdata_margin_rules == "refdata.margin-rules");
     CHECK(c.topics.prices == "prices");
+    CHECK(c.topics.fx_rates == "fx-rates");
+    CHECK(c.base_currency == "USD");
     CHECK(c.group_id == "posd");
     CHECK(c.instance_id == host_name());
     CHECK(c.state_dir == "./posd-state");
@@ -115,7 +117,7 @@ TEST_CASE("the table agrees with the engine's limits and describes every key", "
         CHECK(s.description.find('\n') == std::string_view::npos);
         CHECK_FALSE(s.key.starts_with("kafka."));
     }
-    CHECK(keys.size() == 31);
+    CHECK(keys.size() == 33);
 }
 
 TEST_CASE("precedence: defaults < file < environment < flags", "[config]") {
@@ -298,6 +300,9 @@ TEST_CASE("bad values: not a number or out of range or a bad word or date or add
         {"business-date", "2024-13-01", "not a date"},
         {"business-date", "4 March", "not a date"},
         {"http.address", "localhost", "not an IP address"},
+        {"base-currency", "usd", "not a currency code"},
+        {"base-currency", "USDT", "not a currency code"},
+        {"base-currency", "", "must not be empty"},
         {"group.id", "", "must not be empty"},
         {"embedded.partitions", "", "must not be empty"},
     };

@@ -61,6 +61,7 @@ sample_files make_sample_files() {
     out.securities = lines_of(ref.securities);
     out.prices = lines_of(ref.prices);
     out.margin_rules = lines_of(ref.margin_rules);
+    out.fx_rates = lines_of(ref.fx_rates);
 
     constexpr std::size_t activity_lines = 200;
     std::size_t line = 0;
@@ -88,7 +89,8 @@ bool write_sample_files(const std::string& dir, std::string& error) {
     const std::pair<const char*, const std::string*> files[] = {
         {"bookkeeping_rules.jsonl", &s.bookkeeping_rules}, {"products.jsonl", &s.products},
         {"securities.jsonl", &s.securities},               {"prices.jsonl", &s.prices},
-        {"margin_rules.jsonl", &s.margin_rules},           {"activity.jsonl", &s.activity},
+        {"margin_rules.jsonl", &s.margin_rules},           {"fx_rates.jsonl", &s.fx_rates},
+        {"activity.jsonl", &s.activity},
         {"activity.expected.tsv", &s.activity_expected},
     };
     for (const auto& [name, text] : files) {
