@@ -122,18 +122,22 @@ bool within(decimal v, std::int64_t units_max) {
     return v.abs() <= decimal::from_units(units_max);
 }
 
+// Where the account's cash entry in `currency` is or would go (currency order).
+std::vector<model::currency_cash>::iterator cash_slot(model::margin_balance& bal, std::string_view currency) {
+    return std::lower_bound(bal.cash.begin(), bal.cash.end(), currency,
+                            [](const model::currency_cash& c, std::string_view k) { return c.currency < k; });
+}
+
 // The account's cash entry in a foreign currency, or null.
 model::currency_cash* find_cash(model::margin_balance& bal, std::string_view currency) {
-    auto it = std::lower_bound(bal.cash.begin(), bal.cash.end(), currency,
-                               [](const model::currency_cash& c, std::string_view k) { return c.currency < k; });
+    auto it = cash_slot(bal, currency);
     return it != bal.cash.end() && it->currency == currency ? &*it : nullptr;
 }
 
-// A new, empty entry, kept in currency order. The rate is set when the
-// account is evaluated (the record's currency has one: it was checked).
+// A new, empty entry. The rate is set when the account is evaluated (the
+// record's currency has one: it was checked).
 model::currency_cash& add_cash(model::margin_balance& bal, std::string_view currency) {
-    auto it = std::lower_bound(bal.cash.begin(), bal.cash.end(), currency,
-                               [](const model::currency_cash& c, std::string_view k) { return c.currency < k; });
+    auto it = cash_slot(bal, currency);
     model::currency_cash c;
     c.currency = std::string(currency);
     return *bal.cash.insert(it, std::move(c));
