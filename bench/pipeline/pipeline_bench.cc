@@ -521,7 +521,7 @@ int main(int argc, char** argv) {
         s.kafka["bootstrap.servers"] = o.bootstrap_servers;
         service::reference_topics reference;
         for (std::string* t : {&reference.bookkeeping_rules, &reference.products, &reference.securities,
-                               &reference.margin_rules, &reference.prices})
+                               &reference.margin_rules, &reference.prices, &reference.fx_rates})
             *t = run + "." + *t;
         const auto specs = service::service_topic_specs(s.topics, reference, partitions, 1);
         stream::create_topics(s.kafka, specs, std::chrono::seconds(60));

@@ -42,7 +42,8 @@ std::vector<stream::topic_spec> service_topic_specs(const topic_names& topics, c
          {&topics.activity, &topics.position_updated, &topics.market_value, &topics.margin_updated, &topics.dead_letter})
         out.push_back({*t, partitions, replication_factor, {}});
     for (const std::string* t : {&topics.changelog, &reference.bookkeeping_rules, &reference.products,
-                                 &reference.securities, &reference.margin_rules, &reference.prices})
+                                 &reference.securities, &reference.margin_rules, &reference.prices,
+                                 &reference.fx_rates})
         out.push_back({*t, partitions, replication_factor, {{"cleanup.policy", "compact"}}});
     return out;
 }
@@ -71,6 +72,7 @@ reference_topics reference_topics_of(const ops::config& c) {
     t.securities = c.topics.refdata_securities;
     t.margin_rules = c.topics.refdata_margin_rules;
     t.prices = c.topics.prices;
+    t.fx_rates = c.topics.fx_rates;
     return t;
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <filesystem>
 #include <fstream>
 
 namespace posd::service {
@@ -55,6 +56,11 @@ refdata_load_result read_dir(const std::string& dir, const reference_topics& top
               with_topic(topics.prices), r);
     read_file(dir + "/margin_rules.jsonl", [&](std::string_view s) { return dec.decode_margin_rule(s); },
               with_topic(topics.margin_rules), r);
+    // Optional: a directory written before FX rates existed has none, and an
+    // account that holds only its base currency needs none.
+    if (std::filesystem::exists(dir + "/fx_rates.jsonl"))
+        read_file(dir + "/fx_rates.jsonl", [&](std::string_view s) { return dec.decode_fx_rate(s); },
+                  with_topic(topics.fx_rates), r);
     return r;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Reference data in JSON-lines files (one record a line), one file per kind
 // in a directory: bookkeeping_rules.jsonl, products.jsonl, securities.jsonl,
-// prices.jsonl, margin_rules.jsonl. The replay mode loads them straight
+// prices.jsonl, margin_rules.jsonl and (optional) fx_rates.jsonl. The replay mode loads them straight
 // into memory; the service produces them to the reference topics, which it
 // then reads like any other reference data (reference_tables.h). A bad line
 // is reported with its reason and skipped; it never stops the load.

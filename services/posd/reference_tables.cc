@@ -20,10 +20,11 @@ std::string reference_key(const model::product_definition& p) { return p.prodlin
 std::string reference_key(const model::security& s) { return s.cusip; }
 std::string reference_key(const model::price& p) { return p.cusip; }
 std::string reference_key(const model::margin_rule& r) { return fmt::format("{}|{}", r.nyrs_mgn_rule, r.nyrs_mgn_seq); }
+std::string reference_key(const model::fx_rate& r) { return r.currency + "/" + r.base_currency; }
 
 namespace {
 
-enum class kind : std::uint8_t { bookkeeping_rules, products, securities, margin_rules, prices };
+enum class kind : std::uint8_t { bookkeeping_rules, products, securities, margin_rules, prices, fx_rates };
 
 // The reason of a margin-rule tombstone whose key is not nyrsMgnRule|nyrsMgnSeq.
 constexpr std::string_view bad_key = "BAD_KEY";
@@ -97,7 +98,7 @@ struct reference_tables::impl {
         std::size_t slot = 0;
         for (auto [what, name] : {std::pair{kind::prices, &topics.prices}, {kind::securities, &topics.securities},
                                   {kind::products, &topics.products}, {kind::bookkeeping_rules, &topics.bookkeeping_rules},
-                                  {kind::margin_rules, &topics.margin_rules}}) {
+                                  {kind::margin_rules, &topics.margin_rules}, {kind::fx_rates, &topics.fx_rates}}) {
             source s{what, *name, partition_count(*consumer, *name, ms), slot};
             slot += static_cast<std::size_t>(s.partitions);
             if (what == kind::prices || what == kind::securities) mark_slots = slot;
@@ -150,6 +151,15 @@ struct reference_tables::impl {
                 data.erase_margin_rule(std::string_view(key).substr(0, bar), seq);
                 break;
             }
+            case kind::fx_rates: {
+                const auto slash = key.find('/');
+                if (slash == std::string::npos) {
+                    reject(s, m, "BAD_KEY", "key", "an FX rate key is currency/baseCurrency (e.g. JPY/USD)");
+                    return std::nullopt;
+                }
+                data.erase_fx_rate(std::string_view(key).substr(0, slash), std::string_view(key).substr(slash + 1));
+                break;
+            }
             }
             ++totals.applied;
             return revalue;
@@ -170,6 +180,7 @@ struct reference_tables::impl {
         case kind::securities: take(decoder.decode_security(value)); break;
         case kind::prices: take(decoder.decode_price(value)); break;
         case kind::margin_rules: take(decoder.decode_margin_rule(value)); break;
+        case kind::fx_rates: take(decoder.decode_fx_rate(value)); break;
         }
         return revalue;
     }

@@ -9,6 +9,7 @@
 //   refdata.securities         cusip
 //   refdata.margin-rules       nyrsMgnRule|nyrsMgnSeq  (e.g. "DEFAULT|10")
 //   prices                     cusip
+//   fx-rates                   currency/baseCurrency  (e.g. "JPY/USD")
 // Values are the JSON of the record (libs/codec). A value that does not
 // decode is counted and logged with its reason and skipped (the record
 // stays in its topic); the table keeps the previous entity.
@@ -42,6 +43,7 @@ struct reference_topics {
     std::string securities = "refdata.securities";
     std::string margin_rules = "refdata.margin-rules";
     std::string prices = "prices";
+    std::string fx_rates = "fx-rates";
 };
 
 struct reference_counts {
@@ -89,5 +91,6 @@ std::string reference_key(const model::product_definition& p);
 std::string reference_key(const model::security& s);
 std::string reference_key(const model::price& p);
 std::string reference_key(const model::margin_rule& r);
+std::string reference_key(const model::fx_rate& r);
 
 } // namespace posd::service

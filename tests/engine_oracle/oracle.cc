@@ -119,6 +119,13 @@ std::optional<model::reject> oracle::validate(const model::activity_record& a) c
     }
     if (!a.intracct_eligible_type.empty() && a.intracct_min_amt && a.amount.abs() < *a.intracct_min_amt)
         return reject(model::reason::below_min_transfer);
+    {
+        const std::string base = base_currency_of(a.account().value());
+        if (!a.currency.empty() && a.currency != base && !refdata_.fx_rate(a.currency, base)) {
+            hit("currency:no-rate");
+            return reject(model::reason::no_fx_rate);
+        }
+    }
     if (rule->upd_td_qty_sw && a.quantity.is_negative()) {
         decimal held;
         auto it = positions.find(a.position().value());
@@ -127,6 +134,11 @@ std::optional<model::reject> oracle::validate(const model::activity_record& a) c
             return reject(model::reason::insufficient_position);
     }
     return std::nullopt;
+}
+
+std::string oracle::base_currency_of(const std::string& account) const {
+    auto it = books_.find(account);
+    return it != books_.end() ? it->second.base_currency : config_.base_currency;
 }
 
 void oracle::apply_record(const model::activity_record& a) {
@@ -152,15 +164,22 @@ void oracle::apply_record(const model::activity_record& a) {
         book.ledger = a.ledger;
         book.branch = a.branch;
         book.base = a.base;
+        book.base_currency = config_.base_currency;
     }
     book.acct_type = type;
+    // Money kept in the base currency (cost basis, SMA, acctActivityAmt)
+    // takes the record's amount at today's rate, to cents.
+    const bool foreign = !a.currency.empty() && a.currency != book.base_currency;
+    const decimal amount_base =
+        foreign ? round2(mul(a.amount, refdata_.fx_rate(a.currency, book.base_currency)->rate)) : a.amount;
+    if (foreign) hit("currency:foreign-record");
     book.acct_category = a.acct_category;
 
     // Cost basis (average cost) moves only with the trade-date quantity.
     if (rule.upd_td_qty_sw) {
         decimal q0 = p.td_qty;
         decimal dq = a.quantity;
-        decimal c = -a.amount;
+        decimal c = -amount_base;
         if (q0.is_zero() || q0.signum() == dq.signum()) {
             p.cost_basis += c;
             hit(q0.is_zero() ? "cost:open" : "cost:add");
@@ -176,9 +195,16 @@ void oracle::apply_record(const model::activity_record& a) {
     bool settle_now = !a.settle_date || *a.settle_date <= *business_date;
     if (rule.upd_sd_qty_sw && settle_now) p.sd_qty += a.quantity;
     if (a.settle_date && settle_now && (rule.upd_sd_qty_sw || rule.upd_sd_bal_sw)) hit("settle:dated-now");
-    if (rule.upd_td_bal_sw) book.td_bal += a.amount;
-    if (rule.upd_sd_bal_sw && settle_now) book.sd_bal += a.amount;
-    if (rule.adj_sma_sw) book.sma += a.amount;
+    const bool moves_td = rule.upd_td_bal_sw, moves_sd = rule.upd_sd_bal_sw && settle_now;
+    if (!foreign) {
+        if (moves_td) book.td_bal += a.amount;
+        if (moves_sd) book.sd_bal += a.amount;
+    } else if ((moves_td || moves_sd) && !a.amount.is_zero()) {
+        auto& [td, sd] = book.foreign[a.currency];
+        if (moves_td) td += a.amount;
+        if (moves_sd) sd += a.amount;
+    }
+    if (rule.adj_sma_sw) book.sma += amount_base;
     if (!settle_now && (rule.upd_sd_qty_sw || rule.upd_sd_bal_sw)) {
         model::pending_settlement s;
         s.settle_date = *a.settle_date;
@@ -187,12 +213,13 @@ void oracle::apply_record(const model::activity_record& a) {
         s.sd_qty = rule.upd_sd_qty_sw ? a.quantity : zero;
         s.sd_bal = rule.upd_sd_bal_sw ? a.amount : zero;
         s.activity_id = a.activity_id;
+        if (foreign) s.currency = a.currency;
         pending.push_back(s);
         hit("pending:added");
     }
 
     p.metadata.acct_activity_qty += a.quantity;
-    p.metadata.acct_activity_amt += a.amount;
+    p.metadata.acct_activity_amt += amount_base;
     p.metadata.bond_redeem_sw = a.bond_redeem_sw;
     p.metadata.acct_transferred_sw = a.acct_transferred_sw;
     p.metadata.reverse_split_sw = a.reverse_split_sw;
@@ -243,7 +270,9 @@ void oracle::end_of_day(date d, std::int64_t offset, timestamp now, result& out)
         account_settled[account_of(s.position_key)].push_back(s.activity_id);
         model::position& p = positions.at(s.position_key);
         p.sd_qty += s.sd_qty;
-        books_.at(account_of(s.position_key)).sd_bal += s.sd_bal;
+        account_book& book = books_.at(account_of(s.position_key));
+        if (s.currency.empty() || s.currency == book.base_currency) book.sd_bal += s.sd_bal;
+        else if (!s.sd_bal.is_zero()) book.foreign[s.currency].second += s.sd_bal;
         hit("pending:released");
         settled[s.position_key].push_back(s.activity_id);
     }
@@ -551,6 +580,24 @@ void oracle::evaluate_account(const std::string& account, timestamp now, result&
     b.acct_category = book.acct_category;
     b.td_bal = book.td_bal;
     b.sd_bal = book.sd_bal;
+    b.base_currency = book.base_currency;
+    b.td_bal_total = book.td_bal;
+    b.sd_bal_total = book.sd_bal;
+    for (const auto& [ccy, cash] : book.foreign) { // std::map: in currency order
+        decimal& rate = book.last_rate[ccy];
+        if (const model::fx_rate* fx = refdata_.fx_rate(ccy, book.base_currency)) rate = fx->rate;
+        else hit("currency:rate-gone");
+        model::currency_cash c;
+        c.currency = ccy;
+        c.td_bal = cash.first;
+        c.sd_bal = cash.second;
+        c.rate = rate;
+        c.td_bal_base = round2(mul(cash.first, rate));
+        c.sd_bal_base = round2(mul(cash.second, rate));
+        b.td_bal_total += c.td_bal_base;
+        b.sd_bal_total += c.sd_bal_base;
+        b.cash.push_back(std::move(c));
+    }
     decimal gross;
     for (const auto& [c, s] : sums) {
         b.mv_td_long += s.mv_long;
@@ -562,7 +609,7 @@ void oracle::evaluate_account(const std::string& account, timestamp now, result&
         b.reqt_house += s.house_req;
     }
     gross = b.mv_td_long + b.mv_td_short;
-    b.equity = b.td_bal + b.mv_td_long - b.mv_td_short;
+    b.equity = b.td_bal_total + b.mv_td_long - b.mv_td_short;
     // SMA is only the ledger adjSmaSw moves; excess equity counts towards
     // buying power when cash available is computed, not in the stored SMA.
     b.sma = book.sma;
@@ -572,7 +619,7 @@ void oracle::evaluate_account(const std::string& account, timestamp now, result&
         if (excess > b.sma && excess < b.equity - b.reqt_house && excess.is_positive()) hit("cash-avail:excess-equity");
         b.cash_avail = decimal::max(zero, decimal::min(buying_power, b.equity - b.reqt_house));
     } else {
-        b.cash_avail = decimal::max(zero, decimal::min(b.td_bal, b.sd_bal));
+        b.cash_avail = decimal::max(zero, decimal::min(b.td_bal_total, b.sd_bal_total));
     }
     if (b.equity < b.reqt_exch) {
         b.margin_call = model::margin_call_state::exchange;

@@ -86,8 +86,16 @@ private:
     // The running bookkeeping of one account (what records move directly).
     struct account_book {
         std::string firm, ledger, branch, base, acct_type, acct_category;
-        decimal td_bal, sd_bal, sma;
+        decimal td_bal, sd_bal, sma; // td_bal, sd_bal: base-currency cash only
+        std::string base_currency;
+        // Other currencies: code -> (trade-date, settlement-date) cash in it,
+        // and the rate into the base currency last used for it.
+        std::map<std::string, std::pair<decimal, decimal>> foreign;
+        std::map<std::string, decimal> last_rate;
     };
+    // The base currency of the record's account (the configured one for an
+    // account not seen yet), and whether the record's currency is another.
+    std::string base_currency_of(const std::string& account) const;
     struct open_group {
         std::string position_key;
         std::vector<std::string> ids;

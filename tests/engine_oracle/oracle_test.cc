@@ -61,11 +61,17 @@ struct item {
     oracle::input rec;
     model::price price;
     std::optional<model::security> security;
+    // ... or an FX rate (upserted, or erased when `fx_erase`), never followed
+    // by a re-valuation: accounts take it at their next evaluation.
+    std::optional<model::fx_rate> fx;
+    bool fx_erase = false;
     bool revalue = true; // ... unless the re-valuation is left to the next change or END_OF_DAY
 
     const std::string& cusip() const { return security ? security->cusip : price.cusip; }
     void upsert_into(engine::reference_data& ref) const {
-        if (security) ref.upsert(*security);
+        if (fx && fx_erase) ref.erase_fx_rate(fx->currency, fx->base_currency);
+        else if (fx) ref.upsert(*fx);
+        else if (security) ref.upsert(*security);
         else ref.upsert(price);
     }
 };
@@ -79,6 +85,7 @@ struct scenario {
     std::vector<model::security> securities;
     std::vector<model::price> prices;
     std::vector<model::margin_rule> margin_rules;
+    std::vector<model::fx_rate> fx_rates;
     std::vector<item> items;
     timestamp start;
 };
@@ -90,6 +97,7 @@ engine::reference_data make_refdata(const scenario& s) {
     for (auto& x : s.securities) r.upsert(x);
     for (auto& x : s.prices) r.upsert(x);
     for (auto& x : s.margin_rules) r.upsert(x);
+    for (auto& x : s.fx_rates) r.upsert(x);
     return r;
 }
 
@@ -146,6 +154,8 @@ private:
     void push_duplicate();
     void push_end_of_day();
     void push_price_change();
+    void push_fx_change();
+    model::fx_rate random_fx_rate(const std::string& currency);
     bool short_type(const std::string& t) const { return s_.config.short_account_types.contains(t); }
 
     std::mt19937_64 rng_;
@@ -186,7 +196,8 @@ scenario generator::make(int records_min, int records_max) {
         }
         int r = uniform(0, 99);
         if (r < 4) push_end_of_day();
-        else if (r < 8) push_price_change();
+        else if (r < 7) push_price_change();
+        else if (r < 8) push_fx_change();
         else if (r < 13) push_duplicate();
         else if (r < 22) push_bad_record();
         else if (r < 24) push_decode_reject();
@@ -401,6 +412,29 @@ void generator::make_reference_data() {
         }
     }
     std::shuffle(s_.margin_rules.begin(), s_.margin_rules.end(), rng_);
+    // FX rates into the base currency (USD); CHF starts without one.
+    for (const char* c : {"EUR", "JPY", "GBP"})
+        if (chance(90)) s_.fx_rates.push_back(random_fx_rate(c));
+}
+
+// A rate with up to 6 fraction digits, so that conversions round.
+model::fx_rate generator::random_fx_rate(const std::string& currency) {
+    model::fx_rate fx;
+    fx.currency = currency;
+    fx.base_currency = "USD";
+    fx.rate = currency == "JPY" ? dec(5'000, 9'000, 6) : dec(800'000, 1'600'000, 6);
+    fx.as_of = s_.start;
+    return fx;
+}
+
+// An FX rate arrives, moves or goes.
+void generator::push_fx_change() {
+    item it;
+    it.is_price_change = true;
+    it.revalue = false;
+    it.fx = random_fx_rate(pick(std::vector<std::string>{"EUR", "JPY", "GBP", "CHF"}));
+    it.fx_erase = chance(15);
+    s_.items.push_back(std::move(it));
 }
 
 void generator::make_accounts() {
@@ -435,6 +469,9 @@ model::activity_record generator::base_record(const account& a, const std::strin
     r.sub_acct_key = sub;
     r.acct_category = chance(90) ? a.category : pick(std::vector<std::string>{"RETL", "OMNI", "INST"});
     r.rr = "R01";
+    // Absent (the base currency), the base currency by name, or another
+    // currency with or without a rate.
+    if (chance(30)) r.currency = pick(std::vector<std::string>{"USD", "EUR", "JPY", "GBP", "CHF"});
     if (a.closed && chance(90)) r.account_closed_date = a.closed;
     if (ins) {
         r.cusip = ins->cusip;
@@ -645,6 +682,14 @@ void generator::push_price_change() {
 std::string show(const decimal& d) { return d.to_string(); }
 std::string show(const std::string& s) { return "\"" + s + "\""; }
 std::string show(bool b) { return b ? "true" : "false"; }
+std::string show(const std::vector<model::currency_cash>& cash) {
+    std::string out = "[";
+    for (const auto& c : cash)
+        out += fmt::format("{{{} td {} sd {} rate {} tdBase {} sdBase {}}}", c.currency, c.td_bal.to_string(),
+                           c.sd_bal.to_string(), c.rate.to_string(), c.td_bal_base.to_string(),
+                           c.sd_bal_base.to_string());
+    return out + "]";
+}
 std::string show(std::uint64_t v) { return std::to_string(v); }
 std::string show(std::int64_t v) { return std::to_string(v); }
 std::string show(const date& d) { return d.to_string(); }
@@ -692,6 +737,7 @@ std::optional<std::string> diff(const model::margin_balance& e, const model::mar
     CMP(firm) CMP(ledger) CMP(branch) CMP(base) CMP(acct_type) CMP(acct_category)
     CMP(td_bal) CMP(sd_bal) CMP(sma) CMP(mv_td_long) CMP(mv_td_short) CMP(equity) CMP(loan_value)
     CMP(reqt_exch) CMP(reqt_house) CMP(cash_avail) CMP(margin_call) CMP(margin_call_amount)
+    CMP(base_currency) CMP(cash) CMP(td_bal_total) CMP(sd_bal_total)
     if (c.versions) { CMP(version) }
     return std::nullopt;
 }
@@ -738,6 +784,10 @@ std::string describe(const oracle::input& in) {
 }
 
 std::string describe(const item& it) {
+    if (it.fx)
+        return it.fx_erase ? fmt::format("FX rate {}/{} deleted", it.fx->currency, it.fx->base_currency)
+                           : fmt::format("FX rate {}/{} -> {}", it.fx->currency, it.fx->base_currency,
+                                         it.fx->rate.to_string());
     if (it.is_price_change && it.security)
         return fmt::format("security change {} strike {} expiry {} contract size {}{}", it.security->cusip,
                            show(it.security->strike_price), show(it.security->exp_or_maturity_date),
@@ -1144,7 +1194,8 @@ void require_coverage(const failure_log& log, std::uint64_t streams_run, bool ba
         "rule:NO_PRICE", "req:long", "req:long-non-marginable", "req:short-5-or-more", "req:short-below-5",
         "req:short-other", "req:short-without-value", "house:surcharge", "call:NONE", "call:HOUSE", "call:EXCHANGE",
         "cash-avail:excess-equity", "security:found", "security:not-found",
-        "uls:found", "uls:not-found", "rule-list:default"};
+        "uls:found", "uls:not-found", "rule-list:default", "currency:foreign-record", "currency:no-rate",
+        "currency:rate-gone"};
     std::vector<std::string> names(std::begin(required), std::end(required));
     if (batched) {
         names.push_back("group:several-records");

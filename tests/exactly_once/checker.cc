@@ -350,6 +350,18 @@ field_map expected_market_value(const model::market_value_event& e) {
 const std::set<std::string, std::less<>> market_value_excluded = {"timestamp", "activityIds", "offsets",
                                                                   POSD_CAUSE_FIELDS};
 
+// The `cash` array as minified JSON (libs/codec/README.md, margin.updated).
+json_field cash_array(const std::vector<model::currency_cash>& cash) {
+    std::string out = "[";
+    for (const auto& c : cash) {
+        if (out.size() > 1) out += ",";
+        out += fmt::format(R"({{"currency":"{}","tdBal":"{}","sdBal":"{}","rate":"{}","tdBalBase":"{}","sdBalBase":"{}"}})",
+                           c.currency, c.td_bal.to_string(), c.sd_bal.to_string(), c.rate.to_string(),
+                           c.td_bal_base.to_string(), c.sd_bal_base.to_string());
+    }
+    return {json_field::kind::other, out + "]"};
+}
+
 field_map expected_balance(const model::margin_balance& b) {
     return {
         {"accountKey", text(fmt::format("{}|{}|{}|{}", b.firm, b.ledger, b.branch, b.base))},
@@ -359,8 +371,12 @@ field_map expected_balance(const model::margin_balance& b) {
         {"base", text(b.base)},
         {"acctType", text(b.acct_type)},
         {"acctCategory", text(b.acct_category)},
+        {"baseCurrency", text(b.base_currency)},
         {"tdBal", number(b.td_bal)},
         {"sdBal", number(b.sd_bal)},
+        {"cash", cash_array(b.cash)},
+        {"tdBalTotal", number(b.td_bal_total)},
+        {"sdBalTotal", number(b.sd_bal_total)},
         {"sma", number(b.sma)},
         {"mvTdLong", number(b.mv_td_long)},
         {"mvTdShort", number(b.mv_td_short)},

@@ -227,3 +227,64 @@ TEST_CASE("a price change re-values its positions, live and after a restart that
     CHECK(get(posctl::account_market_values_path("MXBK|01")).status == 400);
     http.stop();
 }
+
+TEST_CASE("the fx-rates topic: upserts keyed CCY/BASE, tombstones, bad rates skipped; a currency without a rate is "
+          "rejected until one arrives") {
+    fixture f;
+    const refdata_load_result produced = produce_reference_dir(sample_dir, f.kafka, f.reference);
+    REQUIRE(produced.problems.empty());
+    f.produce(f.reference.fx_rates, "XYZ/USD", R"({"currency":"XYZ","baseCurrency":"USD","rate":"-2"})");
+    f.produce(f.reference.fx_rates, "CAD/USD", std::nullopt); // tombstone: the rate goes
+    f.produce(f.reference.fx_rates, "CAD", std::nullopt);     // a key that names no pair
+
+    reference_tables tables(f.kafka, f.reference, timeout);
+    tables.load();
+    const reference_counts c = tables.counts();
+    CHECK(c.applied == produced.loaded + 1);
+    CHECK(c.rejected == 2);
+    CHECK(c.rejected_by_reason == std::map<std::string, std::uint64_t>{{"BAD_FIELD", 1}, {"BAD_KEY", 1}});
+    REQUIRE(tables.data().fx_rate("JPY", "USD") != nullptr);
+    CHECK(tables.data().fx_rate("JPY", "USD")->rate == decimal::from_scaled(67, 4)); // data/sample/fx_rates.jsonl
+    CHECK(tables.data().fx_rate("CAD", "USD") == nullptr);
+    CHECK(tables.data().fx_rate("XYZ", "USD") == nullptr);
+
+    // Through the service: a JPY deposit applies in its own currency; an XYZ
+    // one is rejected NO_FX_RATE, then applies once its rate has arrived.
+    const std::string acct = "MXBK|01|121|32719801";
+    auto deposit = [&](const std::string& id, const std::string& amount, const std::string& currency) {
+        f.produce(kafka_service_settings{}.topics.activity, acct,
+                  R"({"activityId":")" + id + R"(","maxxKeyCode":"DEPO","firm":"MXBK","ledger":"01","branch":"121",)"
+                  R"("base":"32719801","subAcctKey":"1","quantity":"0","amount":")" + amount +
+                      R"(","currency":")" + currency + R"("})");
+    };
+    deposit("fx-1", "1000000", "JPY");
+    deposit("fx-2", "5", "XYZ");
+    auto store = open_store(f.dir / "db");
+    const std::int32_t p = store::kafka_partition_for_key(acct, partitions);
+    {
+        instance first(f, *store);
+        const service_counts n = first.run([&](const service_counts& s) { return s.records.records_in >= 2; });
+        CHECK(n.records.applied == 1);
+        CHECK(n.records.rejected == 1);
+    }
+    auto bal = store->find_balance(p, acct);
+    REQUIRE(bal.has_value());
+    CHECK(bal->td_bal.is_zero());
+    REQUIRE(bal->cash.size() == 1);
+    CHECK(bal->cash[0].currency == "JPY");
+    CHECK(bal->cash[0].td_bal == decimal::from_units(1'000'000));
+    CHECK(bal->equity == decimal::from_units(6'700)); // 1000000 x 0.0067
+
+    f.produce(f.reference.fx_rates, "XYZ/USD", R"({"currency":"XYZ","baseCurrency":"USD","rate":"2.5"})");
+    deposit("fx-2", "5", "XYZ"); // the dead letter, replayed
+    {
+        instance second(f, *store);
+        const service_counts n = second.run([&](const service_counts& s) { return s.records.applied >= 1; });
+        CHECK(n.records.applied == 1);
+        CHECK(n.records.rejected == 0);
+    }
+    bal = store->find_balance(p, acct);
+    REQUIRE(bal->cash.size() == 2);
+    CHECK(bal->cash[1].currency == "XYZ");
+    CHECK(bal->equity == decimal::from_scaled(671250, 2)); // 6700 + 5 x 2.5
+}

@@ -89,9 +89,7 @@ std::optional<model::reject> fill_record(const raw_activity& raw, model::decoded
     POSD_TRY(length_of(raw.currency, "currency"));
     if (raw.currency) {
         std::string_view c = *raw.currency;
-        bool ok = c.size() == 3;
-        for (char ch : c) ok = ok && ch >= 'A' && ch <= 'Z';
-        if (!ok) return make_reject(reason::bad_field, "currency", "currency must be 3 letters A-Z (ISO 4217)");
+        if (!is_currency_code(c)) return make_reject(reason::bad_field, "currency", "currency must be 3 letters A-Z (ISO 4217)");
         rec.currency.assign(c);
     }
     POSD_TRY(date_field(raw.trade_date, "tradeDate", rec.trade_date));

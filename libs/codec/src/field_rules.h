@@ -270,6 +270,13 @@ inline maybe_reject check_cusip(std::string_view text, std::string_view field) {
     return std::nullopt;
 }
 
+// An ISO 4217 code: three letters A-Z.
+inline bool is_currency_code(std::string_view c) {
+    bool ok = c.size() == 3;
+    for (char ch : c) ok = ok && ch >= 'A' && ch <= 'Z';
+    return ok;
+}
+
 enum class presence : std::uint8_t {
     optional, // absent or empty leaves `out` as it is (an activity's cash record)
     required, // absent or empty → MISSING_FIELD

@@ -74,7 +74,10 @@ public:
             for (std::size_t j = 0; j < s.name.size(); ++j) padded_[i][j] = s.name[j];
         }
         for (std::uint64_t k = 0; k < 2'000; ++k) {
-            multiplier_ = 0x9e3779b97f4a7c15ULL + 2 * k;
+            // Steps of a large odd constant, so that the multipliers differ in
+            // their high bits too: short names ("rate", "asOf") collided for
+            // every one of 2,000 neighbouring multipliers.
+            multiplier_ = 0x9e3779b97f4a7c15ULL + 2 * k * 0xbf58476d1ce4e5b9ULL;
             if (place()) return;
         }
         throw "no collision-free hash for these field names";
@@ -245,6 +248,16 @@ constexpr auto price_table = make_table<raw_price>({
     {"price", value_kind::number, &raw_price::price},
     {"prevPrice", value_kind::number, &raw_price::prev_price},
     {"asOf", value_kind::number, &raw_price::as_of},
+});
+
+struct raw_fx_rate {
+    opt_text currency, base_currency, rate, as_of;
+};
+constexpr auto fx_rate_table = make_table<raw_fx_rate>({
+    {"currency", value_kind::text, &raw_fx_rate::currency},
+    {"baseCurrency", value_kind::text, &raw_fx_rate::base_currency},
+    {"rate", value_kind::number, &raw_fx_rate::rate},
+    {"asOf", value_kind::number, &raw_fx_rate::as_of},
 });
 
 struct raw_margin_rule {
@@ -689,6 +702,26 @@ std::variant<model::margin_rule, model::reject> json_decoder::decode_margin_rule
     POSD_TRY(int32_field(raw.nyrs_mgn_seq, "nyrsMgnSeq", out.nyrs_mgn_seq));
     POSD_TRY(fraction_field(raw.nyrs_level, "nyrsLevel", out.nyrs_level));
     POSD_TRY(fraction_field(raw.nyrs_action, "nyrsAction", out.nyrs_action));
+    return out;
+}
+
+std::variant<model::fx_rate, model::reject> json_decoder::decode_fx_rate(std::string_view bytes) {
+    raw_fx_rate raw;
+    POSD_TRY(impl_->parse(bytes, fx_rate_table, raw));
+    model::fx_rate out;
+    for (auto [v, wire, field] : {std::tuple{&raw.currency, "currency", &out.currency},
+                                  std::tuple{&raw.base_currency, "baseCurrency", &out.base_currency}}) {
+        POSD_TRY(required(*v, wire));
+        POSD_TRY(length_of(*v, wire));
+        if (!is_currency_code(**v))
+            return make_reject(reason::bad_field, wire, "currency must be 3 letters A-Z (ISO 4217)");
+        field->assign(**v);
+    }
+    if (out.currency == out.base_currency)
+        return make_reject(reason::bad_field, "baseCurrency", "a rate from a currency into itself");
+    POSD_TRY(required(raw.rate, "rate"));
+    POSD_TRY(decimal_field(raw.rate, "rate", limits::fx_rate_units_max, sign_rule::positive, out.rate));
+    POSD_TRY(timestamp_field(raw.as_of, "asOf", out.as_of));
     return out;
 }
 

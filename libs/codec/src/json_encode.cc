@@ -281,7 +281,37 @@ public:
         close_array(values.empty());
     }
 
+    // An account's foreign-currency cash: an array of objects.
+    template <field F>
+    void cash(const std::vector<model::currency_cash>& entries) {
+        room(F.key_bytes + 1);
+        key<F>();
+        *p_++ = '[';
+        for (const model::currency_cash& c : entries) {
+            room(3 * 20 + 6 * text_room<decimal> + escaped_bytes_max * c.currency.size() + 100);
+            p_ = put(p_, R"({"currency":")");
+            p_ = write_escaped(p_, c.currency);
+            p_ = put(p_, R"(","tdBal":")");
+            p_ = c.td_bal.write_to(p_);
+            p_ = put(p_, R"(","sdBal":")");
+            p_ = c.sd_bal.write_to(p_);
+            p_ = put(p_, R"(","rate":")");
+            p_ = c.rate.write_to(p_);
+            p_ = put(p_, R"(","tdBalBase":")");
+            p_ = c.td_bal_base.write_to(p_);
+            p_ = put(p_, R"(","sdBalBase":")");
+            p_ = c.sd_bal_base.write_to(p_);
+            p_ = put(p_, R"("},)");
+        }
+        close_array(entries.empty());
+    }
+
 private:
+    template <std::size_t N>
+    static char* put(char* p, const char (&text)[N]) {
+        std::memcpy(p, text, N - 1);
+        return p + N - 1;
+    }
     // Enough for any 64-bit integer ("-9223372036854775808" is 20).
     static constexpr std::size_t integer_bytes_max = 20;
 
@@ -443,7 +473,7 @@ void encode_json(const model::market_value_event& event, std::string& out) {
 
 void encode_json(const model::margin_updated& event, std::string& out) {
     const model::margin_balance& b = event.balance;
-    object_writer w(out, 768);
+    object_writer w(out, 768 + 200 * b.cash.size());
     w.joined<"accountKey">({b.firm, b.ledger, b.branch, b.base});
     w.text<"firm">(b.firm);
     w.text<"ledger">(b.ledger);
@@ -451,8 +481,12 @@ void encode_json(const model::margin_updated& event, std::string& out) {
     w.text<"base">(b.base);
     w.text<"acctType">(b.acct_type);
     w.text<"acctCategory">(b.acct_category);
+    w.text<"baseCurrency">(b.base_currency);
     w.value<"tdBal">(b.td_bal);
     w.value<"sdBal">(b.sd_bal);
+    w.cash<"cash">(b.cash);
+    w.value<"tdBalTotal">(b.td_bal_total);
+    w.value<"sdBalTotal">(b.sd_bal_total);
     w.value<"sma">(b.sma);
     w.value<"mvTdLong">(b.mv_td_long);
     w.value<"mvTdShort">(b.mv_td_short);
@@ -520,7 +554,7 @@ void encode_activity_json(const model::activity_record& r, std::string& out) {
     w.value<"quantity">(r.quantity);
     w.value<"amount">(r.amount);
     w.value_if_set<"price">(r.price);
-    w.text<"currency">(r.currency);
+    w.text_if_set<"currency">(r.currency);
     w.value_if_set<"tradeDate">(r.trade_date);
     w.value_if_set<"settleDate">(r.settle_date);
     w.flag<"bondRedeemSw">(r.bond_redeem_sw);
@@ -577,6 +611,14 @@ void encode_json(const model::price& p, std::string& out) {
     w.value<"price">(p.price);
     w.value<"prevPrice">(p.prev_price);
     w.value<"asOf">(p.as_of);
+}
+
+void encode_json(const model::fx_rate& r, std::string& out) {
+    object_writer w(out, 96);
+    w.text_if_set<"currency">(r.currency);
+    w.text<"baseCurrency">(r.base_currency);
+    w.value<"rate">(r.rate);
+    w.value<"asOf">(r.as_of);
 }
 
 void encode_json(const model::margin_rule& r, std::string& out) {

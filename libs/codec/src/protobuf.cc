@@ -360,6 +360,18 @@ void to_proto(const model::margin_balance& b, v1::MarginBalance& m) {
     m.set_margin_call(static_cast<v1::MarginBalance::MarginCallState>(b.margin_call));
     put(m.mutable_margin_call_amount(), b.margin_call_amount);
     m.set_version(b.version);
+    m.set_base_currency(b.base_currency);
+    for (const model::currency_cash& c : b.cash) {
+        v1::CurrencyCash* cm = m.add_cash();
+        cm->set_currency(c.currency);
+        put(cm->mutable_td_bal(), c.td_bal);
+        put(cm->mutable_sd_bal(), c.sd_bal);
+        put(cm->mutable_rate(), c.rate);
+        put(cm->mutable_td_bal_base(), c.td_bal_base);
+        put(cm->mutable_sd_bal_base(), c.sd_bal_base);
+    }
+    put(m.mutable_td_bal_total(), b.td_bal_total);
+    put(m.mutable_sd_bal_total(), b.sd_bal_total);
 }
 
 static_assert(static_cast<int>(model::margin_call_state::none) == v1::MarginBalance::NONE);
@@ -380,7 +392,19 @@ bool from_proto(const v1::MarginBalance& m, model::margin_balance& b) {
     default: return false; // a value from a newer schema: not ours to guess
     }
     b.version = m.version();
-    return read_decimal(m.td_bal(), b.td_bal) && read_decimal(m.sd_bal(), b.sd_bal) &&
+    b.base_currency = m.base_currency();
+    b.cash.clear();
+    b.cash.reserve(static_cast<std::size_t>(m.cash_size()));
+    for (const v1::CurrencyCash& cm : m.cash()) {
+        model::currency_cash& c = b.cash.emplace_back();
+        c.currency = cm.currency();
+        if (!(read_decimal(cm.td_bal(), c.td_bal) && read_decimal(cm.sd_bal(), c.sd_bal) &&
+              read_decimal(cm.rate(), c.rate) && read_decimal(cm.td_bal_base(), c.td_bal_base) &&
+              read_decimal(cm.sd_bal_base(), c.sd_bal_base)))
+            return false;
+    }
+    bool ok = read_decimal(m.td_bal_total(), b.td_bal_total) && read_decimal(m.sd_bal_total(), b.sd_bal_total) &&
+           read_decimal(m.td_bal(), b.td_bal) && read_decimal(m.sd_bal(), b.sd_bal) &&
            read_decimal(m.sma(), b.sma) && read_decimal(m.mv_td_long(), b.mv_td_long) &&
            read_decimal(m.mv_td_short(), b.mv_td_short) &&
            read_decimal(m.cash_avail(), b.cash_avail) &&
@@ -388,6 +412,12 @@ bool from_proto(const v1::MarginBalance& m, model::margin_balance& b) {
            read_decimal(m.reqt_house(), b.reqt_house) &&
            read_decimal(m.reqt_exch(), b.reqt_exch) && read_decimal(m.equity(), b.equity) &&
            read_decimal(m.margin_call_amount(), b.margin_call_amount);
+    if (ok && m.td_bal_total().empty() && m.sd_bal_total().empty() && m.cash_size() == 0) {
+        // Written before currencies were kept apart: all of it was one cash.
+        b.td_bal_total = b.td_bal;
+        b.sd_bal_total = b.sd_bal;
+    }
+    return ok;
 }
 
 void to_proto(const model::portfolio_concentration& c, v1::PortfolioConcentration& m) {
@@ -422,12 +452,14 @@ void to_proto(const model::pending_settlement& s, v1::PendingSettlement& m) {
     put(m.mutable_sd_qty(), s.sd_qty);
     put(m.mutable_sd_bal(), s.sd_bal);
     m.set_activity_id(s.activity_id);
+    m.set_currency(s.currency);
 }
 
 bool from_proto(const v1::PendingSettlement& m, model::pending_settlement& s) {
     s.sequence = m.sequence();
     s.position_key = m.position_key();
     s.activity_id = m.activity_id();
+    s.currency = m.currency();
     return read_date(m.settle_date(), s.settle_date) && read_decimal(m.sd_qty(), s.sd_qty) &&
            read_decimal(m.sd_bal(), s.sd_bal);
 }
@@ -643,7 +675,7 @@ std::string encode_activity_protobuf(const model::activity_record& r) {
     put(m.mutable_quantity(), r.quantity);
     put(m.mutable_amount(), r.amount);
     if (r.price) put(m.mutable_price(), *r.price);
-    m.set_currency(r.currency);
+    put_if_nonempty(r.currency, [&m](const std::string& v) { m.set_currency(v); });
     if (r.trade_date) put(m.mutable_trade_date(), *r.trade_date);
     if (r.settle_date) put(m.mutable_settle_date(), *r.settle_date);
     m.set_bond_redeem_sw(r.bond_redeem_sw);

@@ -64,7 +64,7 @@ TEST_CASE("a minimal activity record gets the documented defaults") {
     CHECK(rec.quantity == decimal{});
     CHECK(rec.amount == decimal{});
     CHECK_FALSE(rec.price.has_value());
-    CHECK(rec.currency == "USD");
+    CHECK(rec.currency.empty()); // the account's base currency
     CHECK_FALSE(rec.event_time.has_value());
     CHECK_FALSE(rec.trade_date.has_value());
     CHECK_FALSE(rec.bond_redeem_sw);
@@ -374,9 +374,9 @@ TEST_CASE("decimal magnitude caps") {
     CHECK(activity(build_record(r)).price == decimal{});
 }
 
-TEST_CASE("currency: USD by default, else three letters A-Z") {
+TEST_CASE("currency: absent means the account's base currency, else three letters A-Z") {
     raw_activity r = valid_raw();
-    CHECK(activity(build_record(r)).currency == "USD");
+    CHECK(activity(build_record(r)).currency.empty());
     r.currency = "JPY";
     CHECK(activity(build_record(r)).currency == "JPY");
     for (const char* bad : {"", "usd", "US", "USDT", "U$D", "12 "}) {

@@ -206,7 +206,7 @@ TEST_CASE("JSON null means absent") {
     CHECK(rec.cusip.empty());
     CHECK(rec.quantity == decimal{});
     CHECK_FALSE(rec.price.has_value());
-    CHECK(rec.currency == "USD");
+    CHECK(rec.currency.empty()); // the account's base currency
     CHECK_FALSE(rec.bond_redeem_sw);
     CHECK_FALSE(rec.event_time.has_value());
     check_reject(d.decode_activity(R"({"activityId":null,"maxxKeyCode":"BUY"})"), reason::missing_field, "activityId");
@@ -463,6 +463,38 @@ TEST_CASE("prices") {
     check_reject(d.decode_price(R"({"cusip":"037833100","price":-1})"), reason::bad_field, "price");
     check_reject(d.decode_price(R"({"cusip":"037833100","price":100000001})"), reason::number_out_of_range, "price");
     check_reject(d.decode_price(R"({"cusip":"037833100","price":1,"asOf":"yesterday"})"), reason::bad_field, "asOf");
+}
+
+TEST_CASE("fx rates: exact decimals, currency codes checked, a rate into itself refused") {
+    json_decoder d;
+    auto r = accepted<posd::model::fx_rate>(
+        d.decode_fx_rate(R"({"currency":"JPY","baseCurrency":"USD","rate":"0.0067","asOf":"2026-03-02T21:00:00Z"})"));
+    CHECK(r.currency == "JPY");
+    CHECK(r.base_currency == "USD");
+    CHECK(r.rate == dec("0.0067"));
+    CHECK(r.as_of.to_string() == "2026-03-02T21:00:00.000Z");
+    // A JSON number is read as its exact decimal text, never through a double.
+    r = accepted<posd::model::fx_rate>(d.decode_fx_rate(R"({"currency":"EUR","baseCurrency":"USD","rate":1.100000001})"));
+    CHECK(r.rate == dec("1.100000001"));
+    CHECK(r.as_of.ms == 0);
+    check_reject(d.decode_fx_rate(R"({"baseCurrency":"USD","rate":1})"), reason::missing_field, "currency");
+    check_reject(d.decode_fx_rate(R"({"currency":"EUR","rate":1})"), reason::missing_field, "baseCurrency");
+    check_reject(d.decode_fx_rate(R"({"currency":"EUR","baseCurrency":"USD"})"), reason::missing_field, "rate");
+    check_reject(d.decode_fx_rate(R"({"currency":"eur","baseCurrency":"USD","rate":1})"), reason::bad_field, "currency");
+    check_reject(d.decode_fx_rate(R"({"currency":"EUR","baseCurrency":"US","rate":1})"), reason::bad_field,
+                 "baseCurrency");
+    check_reject(d.decode_fx_rate(R"({"currency":"USD","baseCurrency":"USD","rate":1})"), reason::bad_field,
+                 "baseCurrency");
+    check_reject(d.decode_fx_rate(R"({"currency":"EUR","baseCurrency":"USD","rate":0})"), reason::bad_field, "rate");
+    check_reject(d.decode_fx_rate(R"({"currency":"EUR","baseCurrency":"USD","rate":-1.1})"), reason::bad_field, "rate");
+    check_reject(d.decode_fx_rate(R"({"currency":"EUR","baseCurrency":"USD","rate":1000001})"),
+                 reason::number_out_of_range, "rate");
+    check_reject(d.decode_fx_rate(R"({"currency":"EUR","baseCurrency":"USD","rate":"0.0000000001"})"),
+                 reason::number_out_of_range, "rate");
+    check_reject(d.decode_fx_rate(R"({"currency":"EUR","baseCurrency":"USD","rate":1,"asOf":"soon"})"),
+                 reason::bad_field, "asOf");
+    check_reject(d.decode_fx_rate(R"({"currency":"EUR","baseCurrency":"USD","rate":1,"currency":"GBP"})"),
+                 reason::malformed, "currency");
 }
 
 TEST_CASE("margin rules") {

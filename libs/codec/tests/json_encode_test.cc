@@ -377,8 +377,11 @@ TEST_CASE("margin.updated event") {
     b.base = "45672";
     b.acct_type = "2";
     b.acct_category = "RETL";
+    b.base_currency = "USD";
     b.td_bal = dec("-27045.75");
     b.sd_bal = dec("0");
+    b.td_bal_total = dec("-27045.75");
+    b.sd_bal_total = dec("0");
     b.sma = dec("1250.5");
     b.mv_td_long = dec("27046");
     b.mv_td_short = dec("0");
@@ -394,10 +397,25 @@ TEST_CASE("margin.updated event") {
     std::string out;
     codec::encode_json(e, out);
     CHECK(out == R"({"accountKey":"ABCD|01|123|45672","firm":"ABCD","ledger":"01","branch":"123","base":"45672",)"
-                 R"("acctType":"2","acctCategory":"RETL","tdBal":"-27045.75","sdBal":"0","sma":"1250.5",)"
+                 R"("acctType":"2","acctCategory":"RETL","baseCurrency":"USD","tdBal":"-27045.75","sdBal":"0",)"
+                 R"("cash":[],"tdBalTotal":"-27045.75","sdBalTotal":"0","sma":"1250.5",)"
                  R"("mvTdLong":"27046","mvTdShort":"0","cashAvail":"0","loanValue":"13523","reqtHouse":"6761.5",)"
                  R"("reqtExch":"6761.5","equity":"0.25","marginCall":"EXCHANGE","marginCallAmount":"6761.25",)"
                  R"("version":3,"processingTime":"1970-01-01T00:00:00.000Z"})");
+
+    SECTION("cash in other currencies: per currency, with its base-currency value") {
+        b.cash.push_back({"EUR", dec("-10.5"), dec("0"), dec("1.1"), dec("-11.55"), dec("0")});
+        b.cash.push_back({"JPY", dec("1000000"), dec("1000000"), dec("0.0067"), dec("6700"), dec("6700")});
+        b.td_bal_total = dec("-20357.3");
+        b.sd_bal_total = dec("6700");
+        out.clear();
+        codec::encode_json(e, out);
+        CHECK(out.find(R"("tdBal":"-27045.75","sdBal":"0","cash":[)"
+                       R"({"currency":"EUR","tdBal":"-10.5","sdBal":"0","rate":"1.1","tdBalBase":"-11.55","sdBalBase":"0"},)"
+                       R"({"currency":"JPY","tdBal":"1000000","sdBal":"1000000","rate":"0.0067","tdBalBase":"6700",)"
+                       R"("sdBalBase":"6700"}],"tdBalTotal":"-20357.3","sdBalTotal":"6700","sma":"1250.5",)") !=
+              std::string::npos);
+    }
     CHECK(codec::event_key(model::output_event{e}) == "ABCD|01|123|45672");
     b.margin_call = model::margin_call_state::none;
     out.clear();
@@ -549,7 +567,7 @@ TEST_CASE("activity records round-trip through the decoder exactly") {
         CHECK(json == R"({"activityId":"7f0c2a9e-\"quoted\"-\\-)"
                       "\xc3\xa9"
                       R"(","maxxKeyCode":"BUY","firm":"ABCD","ledger":"01","branch":"123","base":"45672",)"
-                      R"("quantity":"0","amount":"0","currency":"USD","bondRedeemSw":"N","acctTransferredSw":"N",)"
+                      R"("quantity":"0","amount":"0","bondRedeemSw":"N","acctTransferredSw":"N",)"
                       R"("reverseSplitSw":"N"})");
         auto back = accepted<model::activity_record>(d.decode_activity(json));
         CHECK(fields(back) == fields(r));
@@ -665,6 +683,14 @@ TEST_CASE("reference data round-trips") {
     json.clear();
     codec::encode_json(model::price{"037833100", dec("1"), std::nullopt, timestamp{0}}, json);
     CHECK(json == R"({"cusip":"037833100","price":"1","prevPrice":null,"asOf":"1970-01-01T00:00:00.000Z"})");
+
+    model::fx_rate fx{"JPY", "USD", dec("0.006712345"), timestamp{1772485200123}};
+    json.clear();
+    codec::encode_json(fx, json);
+    CHECK(json == R"({"currency":"JPY","baseCurrency":"USD","rate":"0.006712345","asOf":"2026-03-02T21:00:00.123Z"})");
+    auto fxback = accepted<model::fx_rate>(d.decode_fx_rate(json));
+    CHECK(std::tie(fxback.currency, fxback.base_currency, fxback.rate, fxback.as_of) ==
+          std::tie(fx.currency, fx.base_currency, fx.rate, fx.as_of));
 
     model::margin_rule m{"RETL", -3, dec("0.25"), dec("0.5")};
     json.clear();

@@ -453,6 +453,11 @@ TEST_CASE("margin balance state round-trips exactly") {
     b.equity = dec("-99.999999999");
     b.margin_call_amount = dec("30099.999999999");
     b.version = 42;
+    b.base_currency = "USD";
+    b.cash.push_back({"EUR", dec("-10.5"), dec("0"), dec("1.1"), dec("-11.55"), dec("0")});
+    b.cash.push_back({"JPY", dec("1000000"), dec("-0.000000001"), dec("0.0067"), dec("6700"), dec("0")});
+    b.td_bal_total = dec("-1234567883412.537654321");
+    b.sd_bal_total = dec("-0.000000001");
     for (auto state : {model::margin_call_state::none, model::margin_call_state::house,
                        model::margin_call_state::exchange}) {
         b.margin_call = state;
@@ -467,6 +472,20 @@ TEST_CASE("margin balance state round-trips exactly") {
         model::margin_balance out = b;
         CHECK_FALSE(decode_state(bytes, out));
         CHECK(out == b); // untouched
+    }
+
+    SECTION("a balance written before currencies were kept apart reads as base-currency cash only") {
+        v1::MarginBalance m;
+        m.set_td_bal("100");
+        m.set_sd_bal("-5");
+        std::string bytes;
+        REQUIRE(m.SerializeToString(&bytes));
+        model::margin_balance out;
+        REQUIRE(decode_state(bytes, out));
+        CHECK(out.base_currency.empty()); // the engine takes the configured one
+        CHECK(out.cash.empty());
+        CHECK(out.td_bal_total == dec("100"));
+        CHECK(out.sd_bal_total == dec("-5"));
     }
 }
 
@@ -495,6 +514,8 @@ TEST_CASE("pending settlement state round-trips exactly") {
     s.sd_qty = dec("-12.123456789");
     s.sd_bal = dec("2187.000000001");
     s.activity_id = "act-0001";
+    CHECK(round_trip(s) == s);
+    s.currency = "JPY";
     CHECK(round_trip(s) == s);
 }
 

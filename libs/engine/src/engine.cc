@@ -135,6 +135,27 @@ bool within(decimal v, std::int64_t units_max) {
     return v.abs() <= decimal::from_units(units_max);
 }
 
+// Where the account's cash entry in `currency` is or would go (currency order).
+std::vector<model::currency_cash>::iterator cash_slot(model::margin_balance& bal, std::string_view currency) {
+    return std::lower_bound(bal.cash.begin(), bal.cash.end(), currency,
+                            [](const model::currency_cash& c, std::string_view k) { return c.currency < k; });
+}
+
+// The account's cash entry in a foreign currency, or null.
+model::currency_cash* find_cash(model::margin_balance& bal, std::string_view currency) {
+    auto it = cash_slot(bal, currency);
+    return it != bal.cash.end() && it->currency == currency ? &*it : nullptr;
+}
+
+// A new, empty entry. The rate is set when the account is evaluated (the
+// record's currency has one: it was checked).
+model::currency_cash& add_cash(model::margin_balance& bal, std::string_view currency) {
+    auto it = cash_slot(bal, currency);
+    model::currency_cash c;
+    c.currency = std::string(currency);
+    return *bal.cash.insert(it, std::move(c));
+}
+
 class batch {
 public:
     batch(std::int32_t partition, const engine_config& config, const reference_data& refdata,
@@ -245,6 +266,9 @@ private:
             a.bal.base = pos->base_postrmt;
             a.bal.acct_type = std::string(account_type_of(config_, a.bal.base));
         }
+        // Fixed when the account is created; state from before currencies
+        // were kept has none: the configured one.
+        if (a.bal.base_currency.empty()) a.bal.base_currency = config_.base_currency;
         auto& [k, entry] = *accounts_.emplace(key, std::move(a)).first;
         entry.key = &k;
         return entry;
@@ -382,11 +406,28 @@ private:
         model::write_position_key(position_key_, r.firm, r.ledger, r.branch, r.base, r.sub_acct_key, r.cusip);
         const std::string& pk = position_key_;
         position_entry& pe = position(pk, &r);
+        account_entry& ae = account(acct, &pe.pos);
+        // The record's currency: absent means the account's base currency.
+        const std::string& base_ccy = ae.bal.base_currency;
+        const bool foreign = !r.currency.empty() && r.currency != base_ccy;
+        bool ok = true;
+        // The amount in the base currency, for what is kept in it (SMA, cost
+        // basis, acctActivityAmt); cash stays in the record's currency.
+        decimal amount_base = r.amount;
+        if (foreign) {
+            const model::fx_rate* fx = ref_.fx_rate(r.currency, base_ccy);
+            if (!fx) {
+                reject_record(in, reason::no_fx_rate, "currency",
+                              fmt::format("no FX rate from {} into the base currency {} (fx-rates key {}/{})",
+                                          r.currency, base_ccy, r.currency, base_ccy));
+                return;
+            }
+            amount_base = checked(to_base_currency(r.amount, fx->rate), ok);
+        }
         const std::string_view acct_type = account_type_of(config_, r.base);
         // Work on copies of the fields a record moves: a reject leaves state untouched.
         decimal td_qty = pe.pos.td_qty, sd_qty = pe.pos.sd_qty, cost_basis = pe.pos.cost_basis;
         decimal activity_qty = pe.pos.metadata.acct_activity_qty, activity_amt = pe.pos.metadata.acct_activity_amt;
-        bool ok = true;
         if (rule->upd_td_qty_sw) {
             decimal new_qty = checked(decimal::add(td_qty, r.quantity), ok);
             if (ok && r.quantity.is_negative() && new_qty.is_negative() && !may_go_short(config_, acct_type)) {
@@ -394,22 +435,26 @@ private:
                               fmt::format("account type '{}' may not go short", acct_type));
                 return;
             }
-            if (ok) cost_basis = updated_cost_basis(td_qty, cost_basis, r.quantity, -r.amount, ok);
+            if (ok) cost_basis = updated_cost_basis(td_qty, cost_basis, r.quantity, -amount_base, ok);
             td_qty = new_qty;
         }
         const bool settle_now = !r.settle_date || *r.settle_date <= business_date;
         if (rule->upd_sd_qty_sw && settle_now) sd_qty = checked(decimal::add(sd_qty, r.quantity), ok);
         activity_qty = checked(decimal::add(activity_qty, r.quantity), ok);
-        activity_amt = checked(decimal::add(activity_amt, r.amount), ok);
+        activity_amt = checked(decimal::add(activity_amt, amount_base), ok);
         ok = ok && within(td_qty, limits::position_quantity_units_max) &&
              within(sd_qty, limits::position_quantity_units_max) &&
              within(activity_qty, limits::balance_units_max) && within(activity_amt, limits::balance_units_max);
 
-        account_entry& ae = account(acct, &pe.pos);
-        decimal td_bal = ae.bal.td_bal, sd_bal = ae.bal.sd_bal, sma = ae.bal.sma;
+        // Cash moves in the record's currency: the base currency's tdBal/sdBal
+        // or the currency's own entry.
+        model::currency_cash* cash = foreign ? find_cash(ae.bal, r.currency) : nullptr;
+        decimal td_bal = foreign ? (cash ? cash->td_bal : decimal{}) : ae.bal.td_bal;
+        decimal sd_bal = foreign ? (cash ? cash->sd_bal : decimal{}) : ae.bal.sd_bal;
+        decimal sma = ae.bal.sma;
         if (rule->upd_td_bal_sw) td_bal = checked(decimal::add(td_bal, r.amount), ok);
         if (rule->upd_sd_bal_sw && settle_now) sd_bal = checked(decimal::add(sd_bal, r.amount), ok);
-        if (rule->adj_sma_sw) sma = checked(decimal::add(sma, r.amount), ok);
+        if (rule->adj_sma_sw) sma = checked(decimal::add(sma, amount_base), ok);
         ok = ok && within(td_bal, limits::balance_units_max) && within(sd_bal, limits::balance_units_max) &&
              within(sma, limits::balance_units_max);
         if (!ok) {
@@ -441,8 +486,15 @@ private:
 
         // Closing the previous group re-evaluated this account (derived
         // fields, version), so set only the ledger fields a record moves.
-        ae.bal.td_bal = td_bal;
-        ae.bal.sd_bal = sd_bal;
+        if (!foreign) {
+            ae.bal.td_bal = td_bal;
+            ae.bal.sd_bal = sd_bal;
+        } else if (cash || !td_bal.is_zero() || !sd_bal.is_zero()) {
+            // An entry appears with the currency's first cash movement.
+            model::currency_cash& c = cash ? *cash : add_cash(ae.bal, r.currency);
+            c.td_bal = td_bal;
+            c.sd_bal = sd_bal;
+        }
         ae.bal.sma = sma;
         if (ae.bal.acct_type != acct_type) ae.bal.acct_type = std::string(acct_type);
         if (!r.acct_category.empty()) ae.bal.acct_category = r.acct_category;
@@ -456,6 +508,7 @@ private:
                 .sd_qty = rule->upd_sd_qty_sw ? r.quantity : decimal{},
                 .sd_bal = rule->upd_sd_bal_sw ? r.amount : decimal{},
                 .activity_id = r.activity_id,
+                .currency = foreign ? r.currency : std::string(),
             });
         }
 
@@ -611,6 +664,7 @@ private:
     }
 
     void evaluate(account_entry& ae) {
+        convert_cash(ref_, ae.bal);
         evaluate_margin(config_, is_margin_account(config_, ae.bal.acct_type), ae.bal);
         mark_dirty(ae);
     }
@@ -749,7 +803,12 @@ private:
             const std::string ak = model::account_of(model::position_key{s.position_key}).value();
             account_entry& ae = account(ak, &pe.pos);
             accounts_before.try_emplace(ak, ae.bal);
-            ae.bal.sd_bal += s.sd_bal;
+            if (s.currency.empty() || s.currency == ae.bal.base_currency) {
+                ae.bal.sd_bal += s.sd_bal;
+            } else if (!s.sd_bal.is_zero()) {
+                model::currency_cash* c = find_cash(ae.bal, s.currency);
+                (c ? *c : add_cash(ae.bal, s.currency)).sd_bal += s.sd_bal;
+            }
             changes[s.position_key].push_back(s.activity_id);
             settled[ak].push_back(s.activity_id);
         }

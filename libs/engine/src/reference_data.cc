@@ -9,6 +9,13 @@ auto find_ptr(const M& m, std::string_view k) -> const typename M::mapped_type* 
     auto it = m.find(k);
     return it == m.end() ? nullptr : &it->second;
 }
+// "JPY/USD": the fx-rates topic's key (services/posd/reference_tables.cc).
+std::string pair_key(std::string_view currency, std::string_view base_currency) {
+    std::string k;
+    k.reserve(currency.size() + 1 + base_currency.size());
+    k.append(currency).append("/").append(base_currency);
+    return k;
+}
 } // namespace
 
 void reference_data::upsert(model::bookkeeping_rule r) { rules_.insert_or_assign(r.maxx_key_code, std::move(r)); }
@@ -28,6 +35,14 @@ void reference_data::upsert(model::margin_rule r) {
             return a.nyrs_mgn_seq < b.nyrs_mgn_seq;
         });
     }
+}
+
+void reference_data::upsert(model::fx_rate r) {
+    std::string k = pair_key(r.currency, r.base_currency);
+    fx_rates_.insert_or_assign(std::move(k), std::move(r));
+}
+void reference_data::erase_fx_rate(std::string_view currency, std::string_view base_currency) {
+    if (auto it = fx_rates_.find(pair_key(currency, base_currency)); it != fx_rates_.end()) fx_rates_.erase(it);
 }
 
 void reference_data::erase_bookkeeping_rule(std::string_view k) {
@@ -53,6 +68,16 @@ const model::bookkeeping_rule* reference_data::bookkeeping_rule(std::string_view
 const model::product_definition* reference_data::product(std::string_view k) const { return find_ptr(products_, k); }
 const model::security* reference_data::security(std::string_view k) const { return find_ptr(securities_, k); }
 const model::price* reference_data::price(std::string_view k) const { return find_ptr(prices_, k); }
+
+const model::fx_rate* reference_data::fx_rate(std::string_view currency, std::string_view base_currency) const {
+    // Hot path (every foreign-currency record): a stack key, no allocation.
+    char k[64];
+    if (currency.size() + 1 + base_currency.size() > sizeof k) return nullptr;
+    std::size_t n = currency.copy(k, currency.size());
+    k[n++] = '/';
+    n += base_currency.copy(k + n, base_currency.size());
+    return find_ptr(fx_rates_, std::string_view(k, n));
+}
 
 std::span<const model::margin_rule> reference_data::margin_rules(std::string_view rule) const {
     auto it = margin_rules_.find(rule);

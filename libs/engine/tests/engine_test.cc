@@ -681,3 +681,133 @@ TEST_CASE("a security change without a price re-values with no price as-of") {
     CHECK(mv[0].cause.revalued_cusip == NOPX);
     CHECK_FALSE(mv[0].cause.price_as_of.has_value());
 }
+
+TEST_CASE("amounts of different currencies are never added together") {
+    // The example: USD 100000 + JPY 1000000 + XYZ 5 once became
+    // tdBal 1100005. Base currency USD (the default); JPY/USD 0.0067.
+    fixture f;
+    f.ref.upsert(model::fx_rate{"JPY", "USD", d("0.0067"), f.now});
+    auto deposit = [](std::string id, const char* amount, std::string currency) {
+        auto r = fixture::rec(std::move(id), "DEPO", "12342", "", "0", amount);
+        r.currency = std::move(currency);
+        return r;
+    };
+    auto ws = f.run({f.input(deposit("c1", "100000", "USD")), f.input(deposit("c2", "1000000", "JPY")),
+                     f.input(deposit("c3", "5", "XYZ"))});
+    CHECK(ws.counts.applied == 2);
+    CHECK(ws.counts.rejected == 1);
+    auto dl = events_of<model::dead_letter>(ws);
+    REQUIRE(dl.size() == 1);
+    CHECK(dl[0].reject.reason == reason::no_fx_rate);
+    CHECK(dl[0].reject.field == "currency");
+    CHECK(dl[0].reject.message == "no FX rate from XYZ into the base currency USD (fx-rates key XYZ/USD)");
+
+    const auto& b = f.bal("12342");
+    CHECK(b.base_currency == "USD");
+    CHECK(b.td_bal == d("100000")); // the base currency's cash only
+    CHECK(b.sd_bal == d("100000"));
+    REQUIRE(b.cash.size() == 1);    // XYZ was rejected: no entry
+    CHECK(b.cash[0].currency == "JPY");
+    CHECK(b.cash[0].td_bal == d("1000000"));
+    CHECK(b.cash[0].sd_bal == d("1000000"));
+    CHECK(b.cash[0].rate == d("0.0067"));
+    // 1000000 JPY x 0.0067 = 6700 USD.
+    CHECK(b.cash[0].td_bal_base == d("6700"));
+    CHECK(b.td_bal_total == d("106700"));
+    CHECK(b.sd_bal_total == d("106700"));
+    // Equity = 100000 + 1000000 x 0.0067 + mvTdLong 0 - mvTdShort 0.
+    CHECK(b.equity == d("106700"));
+    // SMA is a base-currency ledger: 100000 + 6700.
+    CHECK(b.sma == d("106700"));
+    // Margin account, no positions: min(max(sma, excess), equity - reqtHouse) = 106700.
+    CHECK(b.cash_avail == d("106700"));
+    // acctActivityAmt of the cash position, in the base currency too.
+    CHECK(f.pos("12342", "").metadata.acct_activity_amt == d("106700"));
+
+    SECTION("the rejected currency applies once its rate arrives") {
+        f.ref.upsert(model::fx_rate{"XYZ", "USD", d("2.5"), f.now});
+        auto ws2 = f.run_one(deposit("c3", "5", "XYZ")); // the same record, replayed from the dead letter
+        CHECK(ws2.counts.applied == 1);
+        const auto& b2 = f.bal("12342");
+        CHECK(b2.td_bal == d("100000"));
+        REQUIRE(b2.cash.size() == 2);
+        CHECK(b2.cash[0].currency == "JPY");
+        CHECK(b2.cash[1].currency == "XYZ");
+        CHECK(b2.cash[1].td_bal == d("5"));
+        CHECK(b2.cash[1].td_bal_base == d("12.5"));
+        CHECK(b2.equity == d("106712.5")); // 100000 + 6700 + 12.5
+        auto mu = events_of<model::margin_updated>(ws2);
+        REQUIRE(mu.size() == 1);
+        CHECK(mu[0].balance.cash == b2.cash);
+    }
+
+    SECTION("a rate change re-values the cash at the account's next evaluation; a deleted rate keeps the last") {
+        f.ref.upsert(model::fx_rate{"JPY", "USD", d("0.00666666"), f.now});
+        f.eod("2026-11-20");
+        const auto& b2 = f.bal("12342");
+        // 1000000 x 0.00666666 = 6666.66.
+        CHECK(b2.cash[0].rate == d("0.00666666"));
+        CHECK(b2.cash[0].td_bal_base == d("6666.66"));
+        CHECK(b2.equity == d("106666.66"));
+        f.ref.erase_fx_rate("JPY", "USD");
+        f.eod("2026-11-23");
+        CHECK(f.bal("12342").equity == d("106666.66"));
+        // ... but a new JPY record is rejected until a rate comes back.
+        auto ws3 = f.run_one(deposit("c4", "1", "JPY"));
+        CHECK(only_reject(ws3) == reason::no_fx_rate);
+    }
+
+    SECTION("conversion rounds to cents, half away from zero") {
+        f.ref.upsert(model::fx_rate{"JPY", "USD", d("0.006705"), f.now});
+        f.run_one(deposit("c5", "-1", "JPY")); // 999999 JPY x 0.006705 = 6704.993295 -> 6704.99
+        CHECK(f.bal("12342").cash[0].td_bal_base == d("6704.99"));
+        f.run_one(deposit("c6", "-899999", "JPY")); // 100000 x 0.006705 = 670.5
+        CHECK(f.bal("12342").cash[0].td_bal_base == d("670.5"));
+        f.run_one(deposit("c7", "-100001", "JPY")); // -1 x 0.006705 = -0.006705 -> -0.01
+        CHECK(f.bal("12342").cash[0].td_bal_base == d("-0.01"));
+    }
+}
+
+TEST_CASE("a record without a currency is in the account's base currency; base currency is configurable") {
+    fixture f;
+    f.config.base_currency = "EUR";
+    f.ref.upsert(model::fx_rate{"USD", "EUR", d("0.9"), f.now});
+    auto none = fixture::rec("c1", "DEPO", "12341", "", "0", "100");
+    auto usd = fixture::rec("c2", "DEPO", "12341", "", "0", "100");
+    usd.currency = "USD";
+    auto eur = fixture::rec("c3", "DEPO", "12341", "", "0", "1");
+    eur.currency = "EUR";
+    f.run({f.input(none), f.input(usd), f.input(eur)});
+    const auto& b = f.bal("12341");
+    CHECK(b.base_currency == "EUR");
+    CHECK(b.td_bal == d("101"));
+    REQUIRE(b.cash.size() == 1);
+    CHECK(b.cash[0].currency == "USD");
+    CHECK(b.cash[0].td_bal == d("100"));
+    // Cash account: cashAvail = min(tdBalTotal, sdBalTotal) = 101 + 90.
+    CHECK(b.cash_avail == d("191"));
+    CHECK(b.equity == d("191"));
+}
+
+TEST_CASE("a foreign-currency purchase: cash in the currency, cost basis in the base currency, pending per currency") {
+    fixture f;
+    f.ref.upsert(model::fx_rate{"EUR", "USD", d("1.1"), f.now});
+    auto buy = fixture::rec("b1", "BUY", "12342", EQ, "100", "-4000");
+    buy.currency = "EUR";
+    buy.settle_date = date::parse("2026-11-24"); // pending
+    f.run_one(buy);
+    const auto& p = f.pos("12342", EQ);
+    CHECK(p.cost_basis == d("4400")); // 4000 EUR x 1.1
+    CHECK(p.market_value == d("5025"));
+    CHECK(p.loss == d("0"));
+    const auto& b = f.bal("12342");
+    CHECK(b.td_bal == d("0"));
+    REQUIRE(b.cash.size() == 1);
+    CHECK(b.cash[0].td_bal == d("-4000"));
+    CHECK(b.cash[0].sd_bal == d("0"));
+    // Equity = 0 + (-4000 x 1.1) + 5025 = 625.
+    CHECK(b.equity == d("625"));
+    f.eod("2026-11-23"); // business date 2026-11-24: the EUR settlement is due
+    CHECK(f.bal("12342").cash[0].sd_bal == d("-4000"));
+    CHECK(f.bal("12342").sd_bal == d("0"));
+}

@@ -127,6 +127,9 @@ const std::vector<setting_row>& rows() {
                  [](config& c, const parsed_value& v) { c.topics.refdata_margin_rules = v.text; }),
         text_row("topics.prices", "prices", "reference topic (compacted): prices by cusip",
                  [](config& c, const parsed_value& v) { c.topics.prices = v.text; }),
+        text_row("topics.fx-rates", "fx-rates",
+                 "reference topic (compacted): FX rates into the base currency by CCY/BASE (e.g. JPY/USD)",
+                 [](config& c, const parsed_value& v) { c.topics.fx_rates = v.text; }),
         text_row("group.id", "posd", "Kafka consumer group of the posd instances",
                  [](config& c, const parsed_value& v) { c.group_id = v.text; }),
         text_row("instance.id", "",
@@ -190,6 +193,10 @@ const std::vector<setting_row>& rows() {
         count_row("applied-ids.retained", "1000000", 1, 100'000'000,
                   "activity ids remembered per partition to skip duplicates",
                   [](config& c, const parsed_value& v) { c.applied_ids_retained = v.number; }),
+        typed_row("base-currency", "USD", setting_kind::currency,
+                  "base currency of accounts created from now on (ISO 4217): margin is computed in it, other "
+                  "currencies' cash is converted into it through the fx-rates topic; security prices are in it",
+                  [](config& c, const parsed_value& v) { c.base_currency = v.text; }, false),
     };
     return table;
 }
@@ -259,6 +266,10 @@ parsed_value check_value(const setting_spec& spec, const std::string& text, cons
     case setting_kind::date:
         v.day = date::parse(text);
         if (!v.day) throw config_error(key, origin, fmt::format("'{}' is not a date YYYY-MM-DD", text));
+        return v;
+    case setting_kind::currency:
+        if (text.size() != 3 || !std::all_of(text.begin(), text.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; }))
+            throw config_error(key, origin, fmt::format("'{}' is not a currency code (3 letters A-Z)", text));
         return v;
     case setting_kind::ip_address: {
         boost::system::error_code ec;
@@ -616,6 +627,8 @@ std::string value_rule(const setting_spec& s) {
         return "IP address";
     case setting_kind::host_port:
         return "HOST:PORT";
+    case setting_kind::currency:
+        return "ISO 4217 code";
     case setting_kind::text:
         break;
     }

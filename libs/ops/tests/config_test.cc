@@ -73,6 +73,8 @@ TEST_CASE("defaults: every setting from the table and typed", "[config]") {
     CHECK(c.topics.refdata_securities == "refdata.securities");
     CHECK(c.topics.refdata_margin_rules == "refdata.margin-rules");
     CHECK(c.topics.prices == "prices");
+    CHECK(c.topics.fx_rates == "fx-rates");
+    CHECK(c.base_currency == "USD");
     CHECK(c.group_id == "posd");
     CHECK(c.instance_id == host_name());
     CHECK(c.state_dir == "./posd-state");
@@ -115,7 +117,7 @@ TEST_CASE("the table agrees with the engine's limits and describes every key", "
         CHECK(s.description.find('\n') == std::string_view::npos);
         CHECK_FALSE(s.key.starts_with("kafka."));
     }
-    CHECK(keys.size() == 32);
+    CHECK(keys.size() == 34);
 }
 
 TEST_CASE("precedence: defaults < file < environment < flags", "[config]") {
@@ -312,6 +314,9 @@ TEST_CASE("bad values: not a number or out of range or a bad word or date or add
         {"http.advertised-address", ":8080", "not HOST:PORT"},
         {"http.advertised-address", "::1:8080", "not HOST:PORT"},
         {"http.advertised-address", "http://pod-0:8080", "not HOST:PORT"},
+        {"base-currency", "usd", "not a currency code"},
+        {"base-currency", "USDT", "not a currency code"},
+        {"base-currency", "", "must not be empty"},
         {"group.id", "", "must not be empty"},
         {"embedded.partitions", "", "must not be empty"},
     };

@@ -62,7 +62,7 @@ struct bad_weight {
     reason r;
     std::uint32_t weight;
 };
-constexpr std::array<bad_weight, 17> bad_weights = {{
+constexpr std::array<bad_weight, 18> bad_weights = {{
     {reason::malformed, 100},
     {reason::missing_field, 80},
     {reason::bad_field, 80},
@@ -80,6 +80,7 @@ constexpr std::array<bad_weight, 17> bad_weights = {{
     {reason::invalid_encoding, 40},
     {reason::unknown_record_type, 30},
     {reason::record_too_large, 2},
+    {reason::no_fx_rate, 0}, // workload_config::no_fx_rate_weight
 }};
 
 // Fraction digits of a price by product line.
@@ -547,7 +548,8 @@ void activity_generator::emit_valid(item& out) {
 
 void activity_generator::emit_bad(item& out) {
     std::array<std::uint32_t, bad_weights.size()> w{};
-    for (std::size_t i = 0; i < w.size(); ++i) w[i] = bad_weights[i].weight;
+    for (std::size_t i = 0; i < w.size(); ++i)
+        w[i] = bad_weights[i].r == reason::no_fx_rate ? config_.no_fx_rate_weight : bad_weights[i].weight;
     const reason why = bad_weights[pick_weighted(rng_, w.data(), w.size())].r;
 
     std::size_t ai = pick_account();
@@ -658,6 +660,12 @@ void activity_generator::emit_bad(item& out) {
         break;
     case reason::unknown_record_type: break; // below
     case reason::record_too_large: break;    // below
+    case reason::no_fx_rate: {
+        // A currency reference_set has no rate for (it has CAD, CHF, EUR, GBP, JPY).
+        static constexpr std::array<const char*, 4> currencies = {"XYZ", "AUD", "BRL", "ZAR"};
+        r.currency = currencies[variant];
+        break;
+    }
     default: vunreachable("reason {} not generated", reason_code(why));
     }
 

@@ -142,6 +142,13 @@ reference_set make_reference_data(const workload_config& config) {
     const date start = config.start_business_date;
     const timestamp as_of{static_cast<std::int64_t>(start.days() - 1) * 86'400'000 + 21 * 3'600'000};
 
+    // FX rates into USD, the default base currency (fixed: they draw nothing
+    // from the generator's random stream). Units of USD per unit.
+    for (auto [ccy, mantissa, digits] : {std::tuple{"CAD", 7391, 4}, std::tuple{"CHF", 11304, 4},
+                                         std::tuple{"EUR", 10842, 4}, std::tuple{"GBP", 12671, 4},
+                                         std::tuple{"JPY", 67, 4}})
+        out.fx_rates.push_back({ccy, "USD", decimal::from_scaled(mantissa, digits), as_of});
+
     out.securities.reserve(config.cusip_count);
     for (std::size_t i = 0; i < config.cusip_count; ++i) {
         // The first cusips cover every product line once, so a small master
@@ -227,6 +234,7 @@ void reference_set::load_into(engine::reference_data& out) const {
     for (const auto& x : securities) out.upsert(x);
     for (const auto& x : prices) out.upsert(x);
     for (const auto& x : margin_rules) out.upsert(x);
+    for (const auto& x : fx_rates) out.upsert(x);
 }
 
 const model::bookkeeping_rule* reference_set::rule(std::string_view code) const {

@@ -47,6 +47,9 @@ workload_config sample_config() {
     c.bad_per_mille = 120;
     c.end_of_day_every = 150;
     c.price_update_every = 0;
+    // The committed sample predates currencies; NO_FX_RATE records would
+    // redraw every record after the first (generator_test covers them).
+    c.no_fx_rate_weight = 0;
     c.event_interval_ms = 1500;
     return c;
 }
@@ -61,6 +64,7 @@ sample_files make_sample_files() {
     out.securities = lines_of(ref.securities);
     out.prices = lines_of(ref.prices);
     out.margin_rules = lines_of(ref.margin_rules);
+    out.fx_rates = lines_of(ref.fx_rates);
 
     constexpr std::size_t activity_lines = 200;
     std::size_t line = 0;
@@ -88,7 +92,8 @@ bool write_sample_files(const std::string& dir, std::string& error) {
     const std::pair<const char*, const std::string*> files[] = {
         {"bookkeeping_rules.jsonl", &s.bookkeeping_rules}, {"products.jsonl", &s.products},
         {"securities.jsonl", &s.securities},               {"prices.jsonl", &s.prices},
-        {"margin_rules.jsonl", &s.margin_rules},           {"activity.jsonl", &s.activity},
+        {"margin_rules.jsonl", &s.margin_rules},           {"fx_rates.jsonl", &s.fx_rates},
+        {"activity.jsonl", &s.activity},
         {"activity.expected.tsv", &s.activity_expected},
     };
     for (const auto& [name, text] : files) {

@@ -69,6 +69,7 @@ TEST_CASE("sample files decode and give their expected outcomes", "[workload][sa
     load<model::security>("securities.jsonl", ref, dec, &codec::json_decoder::decode_security);
     load<model::price>("prices.jsonl", ref, dec, &codec::json_decoder::decode_price);
     load<model::margin_rule>("margin_rules.jsonl", ref, dec, &codec::json_decoder::decode_margin_rule);
+    load<model::fx_rate>("fx_rates.jsonl", ref, dec, &codec::json_decoder::decode_fx_rate);
 
     const auto activity = lines(read_file("activity.jsonl"));
     auto expected = lines(read_file("activity.expected.tsv"));
@@ -133,6 +134,7 @@ TEST_CASE("committed sample files are the generator's current output", "[workloa
     CHECK(read_file("securities.jsonl") == s.securities);
     CHECK(read_file("prices.jsonl") == s.prices);
     CHECK(read_file("margin_rules.jsonl") == s.margin_rules);
+    CHECK(read_file("fx_rates.jsonl") == s.fx_rates);
     CHECK(read_file("activity.jsonl") == s.activity);
     CHECK(read_file("activity.expected.tsv") == s.activity_expected);
 }

@@ -160,6 +160,7 @@ void write_reference_files(const workload::reference_set& ref, const std::string
     write_lines(d / "products.jsonl", ref.products);
     write_lines(d / "securities.jsonl", ref.securities);
     write_lines(d / "prices.jsonl", ref.prices);
+    write_lines(d / "fx_rates.jsonl", ref.fx_rates);
     write_lines(d / "margin_rules.jsonl", ref.margin_rules);
 }
 

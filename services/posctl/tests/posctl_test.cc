@@ -159,7 +159,7 @@ TEST_CASE("the default seed generates the reference data posd loads by default (
     posctl::produce_options o;
     posctl::write_reference_files(posctl::generator_reference(o), dir.path.string());
     for (const char* f : {"bookkeeping_rules.jsonl", "products.jsonl", "securities.jsonl", "prices.jsonl",
-                          "margin_rules.jsonl"}) {
+                          "margin_rules.jsonl", "fx_rates.jsonl"}) {
         INFO(f);
         const std::string written = read_file(dir.path / f);
         CHECK_FALSE(written.empty());

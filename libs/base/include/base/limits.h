@@ -31,6 +31,10 @@ inline constexpr std::int64_t balance_units_max = 1'000'000'000'000'000'000; // 
 // stays far inside a decimal (~1.7e29 units) and valuation cannot overflow.
 inline constexpr std::int64_t factor_units_max = 100;
 inline constexpr std::int64_t contract_size_units_max = 10'000;
+// Cap for an FX rate (units of the base currency per unit of a currency):
+// a balance (1e18) times the rate stays far inside a decimal even summed
+// over every possible currency code (26^3 x 1e24 < 1e29).
+inline constexpr std::int64_t fx_rate_units_max = 1'000'000;
 // Applied activity ids remembered per partition for idempotency.
 inline constexpr std::size_t applied_ids_retained_default = 1'000'000;
 // Records the engine accepts in one batch.

@@ -51,6 +51,7 @@ public:
     std::variant<model::security, model::reject> decode_security(std::string_view bytes);
     std::variant<model::price, model::reject> decode_price(std::string_view bytes);
     std::variant<model::margin_rule, model::reject> decode_margin_rule(std::string_view bytes);
+    std::variant<model::fx_rate, model::reject> decode_fx_rate(std::string_view bytes);
 
     // The simdjson kernel the on-demand parser was compiled for ("haswell"
     // with posd's -march=haswell; "fallback" would be the slow scalar one),

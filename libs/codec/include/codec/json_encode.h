@@ -51,6 +51,7 @@ void encode_json(const model::bookkeeping_rule& rule, std::string& out);
 void encode_json(const model::product_definition& product, std::string& out);
 void encode_json(const model::security& security, std::string& out);
 void encode_json(const model::price& price, std::string& out);
+void encode_json(const model::fx_rate& rate, std::string& out);
 void encode_json(const model::margin_rule& rule, std::string& out);
 
 // Appends `text` as a JSON string literal, quotes included: '"', '\\' and

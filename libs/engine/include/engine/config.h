@@ -33,6 +33,11 @@ struct engine_config {
     decimal exch_short_low_price = decimal::from_units(5);
     decimal exch_short_per_share = decimal::from_units(5);
     decimal exch_short_low_per_share = decimal::from_scaled(250, 2);
+    // The base currency of an account created from now on (ISO 4217):
+    // cash in it is tdBal/sdBal, every other currency's cash is converted
+    // into it through the FX rates, and margin is computed in it. Security
+    // prices are taken to be in it.
+    std::string base_currency = "USD";
     // House margin rule list used when the account's acctCategory has none.
     std::string default_margin_rule = "DEFAULT";
     // Business date of a partition's first record when it has none

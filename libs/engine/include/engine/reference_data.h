@@ -29,16 +29,20 @@ public:
     void upsert(model::security s);
     void upsert(model::price p);
     void upsert(model::margin_rule r);
+    void upsert(model::fx_rate r);
     void erase_bookkeeping_rule(std::string_view maxx_key_code);
     void erase_product(std::string_view prodline);
     void erase_security(std::string_view cusip);
     void erase_price(std::string_view cusip);
     void erase_margin_rule(std::string_view rule, std::int32_t seq);
+    void erase_fx_rate(std::string_view currency, std::string_view base_currency);
 
     const model::bookkeeping_rule* bookkeeping_rule(std::string_view maxx_key_code) const;
     const model::product_definition* product(std::string_view prodline) const;
     const model::security* security(std::string_view cusip) const;
     const model::price* price(std::string_view cusip) const;
+    // The rate from `currency` into `base_currency`, or null.
+    const model::fx_rate* fx_rate(std::string_view currency, std::string_view base_currency) const;
     // The rule list, sorted by nyrsMgnSeq; empty when unknown.
     std::span<const model::margin_rule> margin_rules(std::string_view rule) const;
 
@@ -48,6 +52,7 @@ private:
     string_map<model::security> securities_;
     string_map<model::price> prices_;
     string_map<std::vector<model::margin_rule>> margin_rules_;
+    string_map<model::fx_rate> fx_rates_; // key "CCY/BASE"
 };
 
 } // namespace posd::engine

@@ -42,7 +42,7 @@ struct activity_record {
     decimal quantity;
     decimal amount;
     std::optional<decimal> price;
-    std::string currency = "USD";       // ISO 4217
+    std::string currency;               // ISO 4217; empty = the account's base currency
     // dates
     std::optional<date> trade_date;
     std::optional<date> settle_date;

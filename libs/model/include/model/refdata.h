@@ -49,6 +49,16 @@ struct price {
     timestamp as_of;
 };
 
+// An FX rate (topic `fx-rates`, key "CCY/BASE", e.g. "JPY/USD"): one unit of
+// `currency` is worth `rate` units of `base_currency`. Only direct rates into
+// an account's base currency are used (no inverse, no cross rates).
+struct fx_rate {
+    std::string currency;      // ISO 4217, 3 letters A-Z
+    std::string base_currency; // ISO 4217, 3 letters A-Z, not `currency`
+    decimal rate;              // > 0, at most limits::fx_rate_units_max
+    timestamp as_of;
+};
+
 struct margin_rule {
     std::string nyrs_mgn_rule; // rule list name
     std::int32_t nyrs_mgn_seq = 0;

@@ -79,6 +79,18 @@ enum class margin_call_state : std::uint8_t {
     exchange = 2, // equity below the exchange requirement as well
 };
 
+// An account's cash in one currency other than its base currency
+// (libs/engine/README.md, "Currencies").
+struct currency_cash {
+    std::string currency;      // ISO 4217
+    decimal td_bal;            // trade-date cash, in `currency`
+    decimal sd_bal;            // settlement-date cash, in `currency`
+    decimal rate;              // FX rate into the base currency used at the last evaluation
+    decimal td_bal_base;       // round2(td_bal x rate), in the base currency
+    decimal sd_bal_base;       // round2(sd_bal x rate), in the base currency
+    friend bool operator==(const currency_cash&, const currency_cash&) = default;
+};
+
 struct margin_balance {
     std::string firm;
     std::string ledger;
@@ -86,9 +98,13 @@ struct margin_balance {
     std::string base;
     std::string acct_type;
     std::string acct_category; // latest record's; selects the margin rule list
-    decimal td_bal;
-    decimal sd_bal;
-    decimal sma;
+    std::string base_currency; // the account's base currency (engine_config's when the account was created)
+    decimal td_bal;            // trade-date cash in the base currency only
+    decimal sd_bal;            // settlement-date cash in the base currency only
+    std::vector<currency_cash> cash; // cash in every other currency, by currency code
+    decimal td_bal_total;      // td_bal + the base-currency value of every other currency's td_bal
+    decimal sd_bal_total;      // the same for sd_bal
+    decimal sma;               // base currency, like every field from here on
     decimal mv_td_long;
     decimal mv_td_short;
     decimal cash_avail;
@@ -127,8 +143,9 @@ struct pending_settlement {
     std::uint64_t sequence = 0; // unique per partition, orders effects with equal dates
     std::string position_key;   // wire form
     decimal sd_qty;             // added to the position's sdQty when due
-    decimal sd_bal;             // added to the account's sdBal when due
+    decimal sd_bal;             // added to the account's sdBal when due, in `currency`
     std::string activity_id;
+    std::string currency;       // of sd_bal; empty = the account's base currency
     friend bool operator==(const pending_settlement&, const pending_settlement&) = default;
 };
 

@@ -87,6 +87,7 @@ struct config {
         std::string refdata_securities;        // topics.refdata.securities
         std::string refdata_margin_rules;      // topics.refdata.margin-rules
         std::string prices;                    // topics.prices
+        std::string fx_rates;                  // topics.fx-rates
     } topics;
 
     std::string group_id;    // group.id
@@ -115,6 +116,7 @@ struct config {
     bool exit_when_done = false;           // exit-when-done
     std::optional<date> business_date;     // business-date (empty: none)
     std::uint64_t applied_ids_retained = 0; // applied-ids.retained
+    std::string base_currency;              // base-currency
 
     // The config file that was read, empty if none.
     std::string config_file;
@@ -140,6 +142,7 @@ enum class setting_kind {
     date,       // empty or YYYY-MM-DD
     ip_address, // an IPv4 or IPv6 address literal
     host_port,  // HOST:PORT or [IPv6]:PORT, port 1..65535
+    currency,   // an ISO 4217 code: three letters A-Z
 };
 
 struct setting_spec {

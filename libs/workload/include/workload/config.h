@@ -43,6 +43,10 @@ struct workload_config {
     // bytes, same activityId) and of deliberately bad records.
     std::uint32_t duplicate_per_mille = 10;
     std::uint32_t bad_per_mille = 10;
+    // Weight of NO_FX_RATE among the bad records' reasons (a record in a
+    // currency without a rate: XYZ, AUD, BRL, ZAR; the others weigh 2..100).
+    // 0 leaves the random stream exactly as it was before currencies.
+    std::uint32_t no_fx_rate_weight = 40;
     // Share of trades split into 2..4 consecutive fills of the same position
     // (a control break group in the engine).
     std::uint32_t multi_fill_per_mille = 150;

@@ -2,7 +2,7 @@
 // reference_set: a realistic, seeded set of reference data (SPEC §4) — the
 // bookkeeping rules of a retail brokerage, its product lines, a security
 // master with valid cusips, prices (some cusips deliberately unpriced) and
-// house margin rule lists. make_reference_data() is deterministic in the
+// house margin rule lists, and FX rates of a few currencies into USD. make_reference_data() is deterministic in the
 // config's seed and cusip_count.
 //
 // Value type; build once, then share read-only.
@@ -40,6 +40,7 @@ struct reference_set {
     std::vector<model::security> securities; // index = the generator's cusip index
     std::vector<model::price> prices;        // one per priced cusip, in securities order
     std::vector<model::margin_rule> margin_rules;
+    std::vector<model::fx_rate> fx_rates;    // into USD (the default base currency), by currency
 
     // Upserts everything into the engine's tables.
     void load_into(engine::reference_data& out) const;

@@ -21,6 +21,7 @@ struct sample_files {
     std::string securities;        // securities.jsonl
     std::string prices;            // prices.jsonl
     std::string margin_rules;      // margin_rules.jsonl
+    std::string fx_rates;          // fx_rates.jsonl
     std::string activity;          // activity.jsonl: one record per line
     std::string activity_expected; // activity.expected.tsv: line, outcome, reason
 };

@@ -77,7 +77,7 @@ std::string rate_summary(const produce_result& result);
 
 // Writes the reference data as posd's reference directory holds it
 // (bookkeeping_rules.jsonl, products.jsonl, securities.jsonl, prices.jsonl,
-// margin_rules.jsonl; creating `dir`). Throws std::runtime_error.
+// margin_rules.jsonl, fx_rates.jsonl; creating `dir`). Throws std::runtime_error.
 void write_reference_files(const workload::reference_set& refdata, const std::string& dir);
 
 // Paces a loop to `rate` events per second against steady_clock: wait()
