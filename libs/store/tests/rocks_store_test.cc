@@ -490,3 +490,50 @@ TEST_CASE("queries: readers on other threads see whole batches while the partiti
     CHECK(reads.load() > 0);
     REQUIRE(store->account_positions(0, account).front().version == batches);
 }
+
+TEST_CASE("a date outside base/date.h's range reads back as written, after a restart and a restore") {
+    // posd before issue 9 took the business date to 3000-01-01 at an
+    // END_OF_DAY 2999-12-31, and could not read it back: every restart and
+    // every restore from the changelog stopped on "unreadable value". The
+    // engine computes no such date any more (libs/engine/README.md); state
+    // already holding one reads back exactly as written.
+    temp_dir dir;
+    const date far = date::max_value().next_weekday();
+    REQUIRE(far.to_string() == "3000-01-01");
+    const std::string pk = "ABCD|01|123|45678|1|037833100";
+    engine::write_set ws = make_ws(0, 5);
+    ws.meta.business_date = far;
+    ws.pending_added.push_back(make_pending(far, 1, pk));
+    model::position p = make_position("45678", "037833100", 10, 1);
+    p.short_exp_date = far;
+    ws.positions.push_back(p);
+    std::vector<changelog_record> changelog;
+    {
+        auto store = rocks_store::open(test_options(dir.sub("db"), 10));
+        store->commit(ws, {}, &changelog);
+    }
+    auto check = [&](rocks_store& store) {
+        REQUIRE(store.meta(0).has_value());
+        CHECK(store.meta(0)->business_date == far);
+        model::partition_meta meta;
+        REQUIRE(store.partition(0).load_meta(0, meta));
+        CHECK(meta.business_date == far);
+        std::vector<model::pending_settlement> due;
+        store.partition(0).load_pending_due(0, far, due);
+        REQUIRE(due.size() == 1);
+        CHECK(due[0].settle_date == far);
+        const auto back = store.find_position(0, pk);
+        REQUIRE(back.has_value());
+        CHECK(back->short_exp_date == far);
+    };
+    SECTION("a restart over the store") {
+        auto store = rocks_store::open(test_options(dir.sub("db"), 10));
+        check(*store);
+    }
+    SECTION("a restore from the changelog") {
+        auto store = rocks_store::open(test_options(dir.sub("restored"), 10));
+        store->drop_partition(0);
+        store->apply_changelog(0, changelog);
+        check(*store);
+    }
+}
