@@ -537,3 +537,46 @@ TEST_CASE("a date outside base/date.h's range reads back as written, after a res
         check(*store);
     }
 }
+
+TEST_CASE("END_OF_DAY 2999-12-31 through the engine and the store: rejected, and the state reads back") {
+    // Issue 9 item 8: the business date went to 3000-01-01, which the store
+    // wrote and could not read back. Now the engine rejects the END_OF_DAY
+    // (DATE_OUT_OF_RANGE) and the partition restarts and restores as usual.
+    temp_dir dir;
+    engine::reference_data ref;
+    for (const std::int32_t days_ahead : {31, 400'000}) { // the default bound, and none to speak of
+        INFO("end_of_day_max_days_ahead " << days_ahead);
+        engine::engine_config config;
+        config.initial_business_date = date::parse("2999-12-30");
+        config.end_of_day_max_days_ahead = days_ahead;
+        const std::string path = dir.sub(fmt::format("db-{}", days_ahead));
+        std::vector<changelog_record> changelog;
+        const std::string value = R"({"type":"control","action":"END_OF_DAY","businessDate":"2999-12-31"})";
+        {
+            auto store = rocks_store::open(test_options(path, 10));
+            engine::partition_engine e(0, config, ref);
+            std::vector<engine::input_record> batch(1);
+            batch[0].offset = 0;
+            batch[0].value = value;
+            batch[0].decoded = model::control_record{model::control_action::end_of_day, *date::parse("2999-12-31")};
+            const engine::write_set ws = e.apply(store->partition(0), batch, timestamp{0});
+            CHECK(ws.counts.rejected == 1);
+            REQUIRE(ws.events.size() == 1);
+            const auto* dl = std::get_if<model::dead_letter>(&ws.events[0]);
+            REQUIRE(dl != nullptr);
+            CHECK(dl->reject.reason == model::reason::date_out_of_range);
+            store->commit(ws, {}, &changelog);
+        }
+        auto check = [&](rocks_store& store) {
+            model::partition_meta meta;
+            REQUIRE(store.partition(0).load_meta(0, meta));
+            CHECK(meta.business_date == date::parse("2999-12-30"));
+            CHECK(meta.next_offset == 1);
+        };
+        auto reopened = rocks_store::open(test_options(path, 10));
+        check(*reopened);
+        auto restored = rocks_store::open(test_options(path + "-restored", 10));
+        restored->apply_changelog(0, changelog);
+        check(*restored);
+    }
+}
