@@ -595,3 +595,17 @@ TEST_CASE("END_OF_DAY far ahead of the business date, or past the last storable 
         CHECK(ws.counts.duplicates == 1);
     }
 }
+
+TEST_CASE("state holding a business date past the range (written before the rule) goes on without it moving") {
+    fixture f;
+    write_set legacy;
+    legacy.partition = 0;
+    legacy.meta.partition = 0;
+    legacy.meta.business_date = date::max_value().next_weekday(); // 3000-01-01
+    f.state.apply(legacy);
+    auto ws = f.run_one(fixture::rec("a1", "DEPO", "12341", "", "0", "100"));
+    CHECK(ws.counts.applied == 1);
+    auto eod = f.eod("2026-11-20");
+    CHECK(eod.counts.duplicates == 1); // a replay of an earlier date
+    CHECK(eod.meta.business_date == date::max_value().next_weekday());
+}
