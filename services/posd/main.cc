@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
     config.initial_business_date = c.business_date;
     config.applied_ids_retained = c.applied_ids_retained;
     config.base_currency = c.base_currency;
+    config.end_of_day_max_days_ahead = c.end_of_day_max_days_ahead;
     try {
         if (c.run_mode == ops::mode::replay) return replay(c, config);
         return service::run_service(c, config);

@@ -109,7 +109,8 @@ TEST_CASE("every bad input gets its expected reject") {
     for (auto r : {model::reason::malformed, model::reason::missing_field, model::reason::bad_field,
                    model::reason::number_out_of_range, model::reason::bad_cusip_check_digit,
                    model::reason::field_too_long, model::reason::invalid_encoding,
-                   model::reason::unknown_record_type, model::reason::record_too_large}) {
+                   model::reason::unknown_record_type, model::reason::record_too_large,
+                   model::reason::date_out_of_range}) {
         INFO(model::reason_code(r));
         CHECK(per_reason[model::reason_code(r)] > 0);
     }

@@ -58,7 +58,7 @@ result oracle::apply(std::span<const input> batch, timestamp now) {
         }
         if (auto* ctl = std::get_if<model::control_record>(&in.decoded)) {
             close_group(now, out);
-            end_of_day(ctl->business_date, in.offset, now, out);
+            end_of_day(in, ctl->business_date, now, out);
             continue;
         }
         const auto& a = std::get<model::activity_record>(in.decoded);
@@ -247,10 +247,23 @@ void oracle::close_group(timestamp now, result& out) {
 
 // ---------------------------------------------------------------- END_OF_DAY
 
-void oracle::end_of_day(date d, std::int64_t offset, timestamp now, result& out) {
+void oracle::end_of_day(const input& in, date d, timestamp now, result& out) {
+    const std::int64_t offset = in.offset;
     if (d < *business_date) {
         ++out.counts.duplicates;
         hit("eod:replay");
+        return;
+    }
+    // libs/engine/README.md: an END_OF_DAY more than
+    // end_of_day_max_days_ahead days after the business date, or one whose
+    // next weekday is past 2999-12-31, is rejected DATE_OUT_OF_RANGE.
+    const bool too_far = d.days() - business_date->days() > config_.end_of_day_max_days_ahead;
+    if (too_far || d.next_weekday().year() > 2999) {
+        ++out.counts.rejected;
+        out.events.push_back(model::dead_letter{
+            in.key, in.value, model::reject{model::reason::date_out_of_range, "businessDate", ""}, partition_, offset});
+        hit(too_far ? "eod:too-far-ahead" : "eod:past-2999");
+        hit("reject:DATE_OUT_OF_RANGE");
         return;
     }
     ++out.counts.applied;

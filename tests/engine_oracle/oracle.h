@@ -119,7 +119,7 @@ private:
     std::optional<model::reject> validate(const model::activity_record& a) const;
     void apply_record(const model::activity_record& a);
     void close_group(timestamp now, result& out);
-    void end_of_day(date d, std::int64_t offset, timestamp now, result& out);
+    void end_of_day(const input& in, date d, timestamp now, result& out);
 
     // Re-joins the managed position from reference data.
     void join(const std::string& position_key, const std::string& record_product_line, bool take_prev_price);

@@ -184,6 +184,7 @@ scenario generator::make(int records_min, int records_max) {
     s_.start = timestamp{static_cast<std::int64_t>(first.days()) * 86'400'000 + 14 * 3'600'000};
     if (chance(80)) s_.config.initial_business_date = first; // else: the UTC date of the first batch
     s_.config.account_type_index_from_end = chance(25) ? 1 : 0;
+    if (chance(30)) s_.config.end_of_day_max_days_ahead = uniform(0, 10);
     make_reference_data();
     make_accounts();
 
@@ -627,7 +628,11 @@ void generator::push_end_of_day() {
     int r = uniform(0, 99);
     if (r < 15) d = business_date_.plus_days(-uniform(1, 5)); // replay
     else if (r < 30) d = business_date_.plus_days(uniform(1, 4));
-    if (d >= business_date_) business_date_ = d.next_weekday();
+    else if (r < 34) d = business_date_.plus_days(s_.config.end_of_day_max_days_ahead + uniform(1, 400)); // too far
+    else if (r < 36) d = *date::parse("2999-12-31"); // a typo: DATE_OUT_OF_RANGE
+    else if (r < 40) d = business_date_.plus_days(s_.config.end_of_day_max_days_ahead); // just within
+    const bool accepted = d >= business_date_ && d.days() - business_date_.days() <= s_.config.end_of_day_max_days_ahead;
+    if (accepted) business_date_ = d.next_weekday();
     item it;
     it.rec.offset = offset_++;
     it.rec.key = "";
@@ -1188,7 +1193,7 @@ void require_coverage(const failure_log& log, std::uint64_t streams_run, bool ba
     static const char* required[] = {
         "reject:KEY_MISMATCH", "reject:UNKNOWN_KEY_CODE", "reject:ACCOUNT_CLOSED", "reject:UNKNOWN_PRODUCT",
         "reject:FRACTIONAL_NOT_ALLOWED", "reject:BELOW_MIN_TRANSFER", "reject:INSUFFICIENT_POSITION",
-        "reject:MALFORMED", "reject:BAD_CUSIP_CHECK_DIGIT", "duplicate", "eod:replay", "cost:open", "cost:add",
+        "reject:MALFORMED", "reject:BAD_CUSIP_CHECK_DIGIT", "duplicate", "eod:replay", "eod:too-far-ahead", "cost:open", "cost:add",
         "cost:reduce", "cost:cross-zero", "pending:added", "pending:released", "settle:dated-now",
         "rule:STANDARD", "rule:PREVIOUS_CLOSE", "rule:FIXED", "rule:NOT_VALUED", "rule:DEFAULT_PRICE",
         "rule:NO_PRICE", "req:long", "req:long-non-marginable", "req:short-5-or-more", "req:short-below-5",

@@ -30,9 +30,9 @@ constexpr int partitions = 3;
 const std::string sample_dir = POSD_SAMPLE_DIR;
 constexpr std::chrono::milliseconds timeout{30'000};
 
-// A sample position: account MXBK|01|121|32719801 buys 136 of 8733CB407 (EQ, factor 1).
+// A sample position: account MXBK|01|121|32719801 buys 432 of 899B6H403 (EQ, factor 1), once.
 const std::string account = "MXBK|01|121|32719801";
-const std::string cusip = "8733CB407";
+const std::string cusip = "899B6H403";
 const std::string position_key = account + "|1|" + cusip;
 
 struct fixture {
@@ -165,7 +165,7 @@ TEST_CASE("a price change re-values its positions, live and after a restart that
         CHECK(c.revalue_batches == 0);
     }
     const model::position bought = position_in(*store);
-    REQUIRE(bought.td_qty == decimal::from_units(136));
+    REQUIRE(bought.td_qty == decimal::from_units(432));
 
     // A price arrives while posd is down: the next start re-values that cusip
     // in each partition (its marks are behind it) and nothing else.
@@ -177,7 +177,7 @@ TEST_CASE("a price change re-values its positions, live and after a restart that
         CHECK(c.cusips_revalued == partitions);
     }
     model::position revalued = position_in(*store);
-    CHECK(revalued.market_value == decimal::from_units(272));
+    CHECK(revalued.market_value == decimal::from_units(864));
     CHECK(revalued.version == bought.version + 1);
 
     // Started again with nothing new: the marks say every change is re-valued.
@@ -204,7 +204,7 @@ TEST_CASE("a price change re-values its positions, live and after a restart that
         producer.join();
         CHECK(c.revalue_batches == partitions);
     }
-    CHECK(position_in(*store).market_value == decimal::from_units(408));
+    CHECK(position_in(*store).market_value == decimal::from_units(1296));
     CHECK(position_in(*store).version == bought.version + 2);
 
     // The HTTP queries read the same state.
@@ -217,7 +217,7 @@ TEST_CASE("a price change re-values its positions, live and after a restart that
     auto get = [&](const std::string& target) { return posctl::http_get(ep, target, std::chrono::seconds(10)); };
     const auto values = get(posctl::account_market_values_path(account));
     CHECK(values.status == 200);
-    CHECK_THAT(values.body, Catch::Contains(R"("productId":")" + cusip + R"(","quantity":"136","marketValue":"408")"));
+    CHECK_THAT(values.body, Catch::Contains(R"("productId":")" + cusip + R"(","quantity":"432","marketValue":"1296")"));
     CHECK_THAT(values.body, Catch::Contains(R"("totalMarketValue":")"));
     CHECK(get(posctl::position_path(position_key)).status == 200);
     CHECK(get(posctl::account_balance_path(account)).status == 200);

@@ -124,6 +124,20 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
                        static_cast<int>(d0 * 10 + d1), days);
 }
 
+// "YYYY-MM-DD" at p (10 readable chars) of any year 0000-9999, with the
+// general calendar: the slow path, for dates outside the year table.
+bool parse_ymd_wide(const char* p, std::int32_t& days) {
+    const std::string_view s(p, 10);
+    int y = 0, m = 0, d = 0;
+    if (s[4] != '-' || s[7] != '-' || !digits(s, 0, 4, y) || !digits(s, 5, 2, m) || !digits(s, 8, 2, d)) return false;
+    if (m < 1 || m > 12 || d < 1) return false;
+    static constexpr int days_of_month[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    if (d > days_of_month[m - 1] + (m == 2 && leap ? 1 : 0)) return false;
+    days = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+    return true;
+}
+
 } // namespace
 
 std::optional<date> date::from_ymd(int year, int month, int day) {
@@ -137,6 +151,18 @@ bool date::parse(std::string_view s, date& out) {
     if (s.size() != 10 || !parse_ymd(s.data(), days)) return false;
     out = from_days(days);
     return true;
+}
+
+date::parse_error date::parse_wide(std::string_view s, date& out) {
+    std::int32_t days = 0;
+    if (s.size() != 10) return parse_error::malformed;
+    if (parse_ymd(s.data(), days)) {
+        out = from_days(days);
+        return parse_error::none;
+    }
+    if (!parse_ymd_wide(s.data(), days)) return parse_error::malformed;
+    out = from_days(days);
+    return out.in_range() ? parse_error::none : parse_error::out_of_range;
 }
 
 std::optional<date> date::parse(std::string_view s) {
@@ -188,7 +214,11 @@ void date::append_to(std::string& out) const {
     out.append(buf, write_to(buf));
 }
 
-bool timestamp::parse(std::string_view s, timestamp& out) {
+namespace {
+
+// timestamp::parse and parse_wide: the same shapes; `wide` reads the date
+// part with date::parse_wide instead of date::parse.
+bool parse_time(std::string_view s, timestamp& out, bool wide) {
     // The shape producers write, "YYYY-MM-DDTHH:MM:SS.mmmZ", straight
     // through (it is on every input record); any other by the general
     // parser below, which gives the same result for this shape.
@@ -198,13 +228,17 @@ bool timestamp::parse(std::string_view s, timestamp& out) {
         std::int32_t days = 0;
         const unsigned hh = two_digits(p + 11), mm = two_digits(p + 14), ss = two_digits(p + 17);
         const unsigned f0 = digit_value(p[20]), f1 = digit_value(p[21]), f2 = digit_value(p[22]);
-        if (!parse_ymd(p, days) || hh > 23 || mm > 59 || ss > 60 || f0 > 9 || f1 > 9 || f2 > 9) return false;
-        out.ms = std::int64_t{days} * 86'400'000 +
-                 std::int64_t{(hh * 3600 + mm * 60 + ss) * 1000 + f0 * 100 + f1 * 10 + f2};
-        return true;
+        if (hh > 23 || mm > 59 || ss > 60 || f0 > 9 || f1 > 9 || f2 > 9) return false;
+        if (parse_ymd(p, days)) {
+            out.ms = std::int64_t{days} * 86'400'000 +
+                     std::int64_t{(hh * 3600 + mm * 60 + ss) * 1000 + f0 * 100 + f1 * 10 + f2};
+            return true;
+        }
+        if (!wide) return false; // else a date outside the year table: the general parser below
     }
     date d;
-    if (!date::parse(s.substr(0, 10), d)) return false;
+    if (wide ? date::parse_wide(s.substr(0, 10), d) == date::parse_error::malformed : !date::parse(s.substr(0, 10), d))
+        return false;
     std::int64_t ms = std::int64_t{d.days()} * 86'400'000;
     if (s.size() == 10) {
         out.ms = ms;
@@ -247,6 +281,15 @@ bool timestamp::parse(std::string_view s, timestamp& out) {
     if (i != s.size()) return false;
     out.ms = ms;
     return true;
+}
+
+} // namespace
+
+bool timestamp::parse(std::string_view s, timestamp& out) { return parse_time(s, out, /*wide=*/false); }
+
+date::parse_error timestamp::parse_wide(std::string_view s, timestamp& out) {
+    if (!parse_time(s, out, /*wide=*/true)) return date::parse_error::malformed;
+    return out.in_range() ? date::parse_error::none : date::parse_error::out_of_range;
 }
 
 std::optional<timestamp> timestamp::parse(std::string_view s) {

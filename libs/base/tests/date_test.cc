@@ -110,3 +110,40 @@ TEST_CASE("timestamps in the producers' shape parse as in any other") {
     CHECK_FALSE(timestamp::parse("2024-03-04T12:00:00", out));
     CHECK(out.ms == 42);
 }
+
+TEST_CASE("one range of dates: parse_wide reads any calendar date and says whether it lies in the range") {
+    CHECK(date::min_value() == *date::from_ymd(1900, 1, 1));
+    CHECK(date::max_value() == *date::from_ymd(2999, 12, 31));
+    CHECK(date::max_value().next_weekday().to_string() == "3000-01-01"); // a Wednesday, outside
+    CHECK_FALSE(date::max_value().next_weekday().in_range());
+    CHECK(timestamp{timestamp::ms_min}.to_string() == "1900-01-01T00:00:00.000Z");
+    CHECK(timestamp{timestamp::ms_end - 1}.to_string() == "2999-12-31T23:59:59.999Z");
+
+    date d;
+    CHECK(date::parse_wide("2026-03-02", d) == date::parse_error::none);
+    CHECK(d.to_string() == "2026-03-02");
+    // Every date to_string() writes for years 0000-9999 reads back.
+    for (const char* text : {"3000-01-01", "1899-12-31", "0000-01-01", "9999-12-31", "3200-02-29", "1600-02-29"}) {
+        INFO(text);
+        REQUIRE(date::parse_wide(text, d) == date::parse_error::out_of_range);
+        CHECK(d.to_string() == text);
+        CHECK_FALSE(d.in_range());
+        CHECK_FALSE(date::parse(text).has_value());
+    }
+    for (const char* text : {"3000-02-29", "2100-02-29", "10000-01-01", "3000-13-01", "3000-1-01", "", "3000-01-00"}) {
+        INFO(text);
+        d = date::from_days(7);
+        CHECK(date::parse_wide(text, d) == date::parse_error::malformed);
+        CHECK(d.days() == 7);
+    }
+
+    timestamp t;
+    CHECK(timestamp::parse_wide("3000-01-01T00:00:00.000Z", t) == date::parse_error::out_of_range);
+    CHECK(t.to_string() == "3000-01-01T00:00:00.000Z");
+    CHECK(timestamp::parse_wide("2999-12-31T23:30:00-01:00", t) == date::parse_error::out_of_range);
+    CHECK(timestamp::parse_wide("1900-01-01T00:30:00+01:00", t) == date::parse_error::out_of_range);
+    CHECK(timestamp::parse_wide("2999-12-31T23:59:59.999Z", t) == date::parse_error::none);
+    CHECK(timestamp::parse_wide("0001-01-01", t) == date::parse_error::out_of_range);
+    CHECK(timestamp::parse_wide("3000-01-01T24:00:00Z", t) == date::parse_error::malformed);
+    CHECK_FALSE(timestamp::parse("3000-01-01T00:00:00.000Z").has_value());
+}

@@ -45,11 +45,11 @@ model::decoded_record build_control(const raw_activity& raw) {
 std::optional<model::reject> fill_record(const raw_activity& raw, model::decoded_record& out) {
     // 1. type
     POSD_TRY(length_of(raw.type, "type"));
-    if (raw.type && *raw.type == "control") {
+    if (present(raw.type) && *raw.type == "control") {
         out = build_control(raw);
         return std::nullopt;
     }
-    if (raw.type && *raw.type != "activity")
+    if (present(raw.type) && *raw.type != "activity")
         return make_reject(reason::unknown_record_type, "type", "unknown record type");
 
     // 3. required fields
@@ -87,7 +87,7 @@ std::optional<model::reject> fill_record(const raw_activity& raw, model::decoded
     POSD_TRY(decimal_field(raw.amount, "amount", limits::amount_units_max, sign_rule::any, rec.amount));
     POSD_TRY(decimal_field(raw.price, "price", limits::price_units_max, sign_rule::non_negative, rec.price));
     POSD_TRY(length_of(raw.currency, "currency"));
-    if (raw.currency) {
+    if (present(raw.currency)) {
         std::string_view c = *raw.currency;
         if (!is_currency_code(c)) return make_reject(reason::bad_field, "currency", "currency must be 3 letters A-Z (ISO 4217)");
         rec.currency.assign(c);

@@ -63,7 +63,10 @@ inline bool too_long(const opt_text& v, std::size_t max = limits::field_bytes_ma
     return v && v->size() > max;
 }
 
-// Present: not absent (JSON null counts as absent) and not empty.
+// Present: not absent and not empty. A JSON null, an empty JSON string and
+// an empty protobuf string all mean "absent" for every field (README,
+// "Empty and null fields"): every rule below checks present(), never the
+// optional alone.
 inline bool present(const opt_text& v) { return v && !v->empty(); }
 
 // FIELD_TOO_LONG beyond limits::field_bytes_max.
@@ -90,13 +93,15 @@ enum class text_rule : std::uint8_t {
 };
 
 // A text field: its length, then its rule, then copied into `out`. Absent
-// leaves `out` as it is. The rule is a template argument so that each
+// or empty leaves `out` as it is. The rule is a template argument so that each
 // variant compiles to its own small function.
 template <text_rule rule = text_rule::plain>
 inline maybe_reject text_field(const opt_text& v, std::string_view field, std::string& out) {
     if (too_long(v)) [[unlikely]] return reject_too_long(field);
-    if (rule == text_rule::required && !present(v)) [[unlikely]] return reject_missing(field);
-    if (!v) return std::nullopt;
+    if (!present(v)) {
+        if (rule == text_rule::required) [[unlikely]] return reject_missing(field);
+        return std::nullopt;
+    }
     if (rule == text_rule::key_part && has_separator(*v)) [[unlikely]] return reject_separator(field);
     out.assign(*v);
     return std::nullopt;
@@ -133,19 +138,19 @@ inline maybe_reject parse_decimal(std::string_view text, std::string_view field,
     return std::nullopt;
 }
 
-// A decimal field: its length, then, when present, its value. Absent leaves
-// `out` as it is (the record's default).
+// A decimal field: its length, then, when present, its value. Absent or
+// empty leaves `out` as it is (the record's default).
 inline maybe_reject decimal_field(const opt_text& v, std::string_view field, std::int64_t units_max, sign_rule sign,
                                   decimal& out) {
     if (too_long(v)) [[unlikely]] return reject_too_long(field);
-    if (!v) return std::nullopt;
+    if (!present(v)) return std::nullopt;
     return parse_decimal(*v, field, units_max, sign, out);
 }
 
 inline maybe_reject decimal_field(const opt_text& v, std::string_view field, std::int64_t units_max, sign_rule sign,
                                   std::optional<decimal>& out) {
     if (too_long(v)) [[unlikely]] return reject_too_long(field);
-    if (!v) return std::nullopt;
+    if (!present(v)) return std::nullopt;
     decimal d;
     POSD_TRY(parse_decimal(*v, field, units_max, sign, d));
     out = d;
@@ -155,30 +160,34 @@ inline maybe_reject decimal_field(const opt_text& v, std::string_view field, std
 // ---------------------------------------------------------------------------
 // Dates, switches
 
-// A strict YYYY-MM-DD date of 1900-2999 (date::parse), else BAD_FIELD.
+// A strict YYYY-MM-DD calendar date (date::parse_wide), else BAD_FIELD; in
+// base/date.h's range 1900-01-01..2999-12-31, else DATE_OUT_OF_RANGE.
 inline maybe_reject parse_date(std::string_view text, std::string_view field, std::optional<date>& out) {
     date d;
-    if (!date::parse(text, d)) {
+    switch (date::parse_wide(text, d)) {
+    case date::parse_error::none: out = d; return std::nullopt;
+    case date::parse_error::malformed: break;
+    case date::parse_error::out_of_range:
         out.reset();
-        return make_reject(reason::bad_field, field, "not a date YYYY-MM-DD");
+        return make_reject(reason::date_out_of_range, field, "date outside 1900-01-01..2999-12-31");
     }
-    out = d;
-    return std::nullopt;
+    out.reset();
+    return make_reject(reason::bad_field, field, "not a date YYYY-MM-DD");
 }
 
-// A date field: its length, then, when present, its value.
+// A date field: its length, then, when present (not empty), its value.
 inline maybe_reject date_field(const opt_text& v, std::string_view field, std::optional<date>& out) {
     if (too_long(v)) [[unlikely]] return reject_too_long(field);
-    if (!v) return std::nullopt;
+    if (!present(v)) return std::nullopt;
     return parse_date(*v, field, out);
 }
 
-// A switch: its length, then Y → true, N → false, absent → `out` as it is
+// A switch: its length, then Y → true, N → false, absent or empty → `out` as it is
 // (the record's default); anything else → BAD_FIELD. The wire decoders map
 // JSON true/false and protobuf bools to Y/N.
 inline maybe_reject switch_field(const opt_text& v, std::string_view field, bool& out) {
     if (too_long(v)) [[unlikely]] return reject_too_long(field);
-    if (!v) return std::nullopt;
+    if (!present(v)) return std::nullopt;
     if (*v == "N") {
         out = false;
     } else if (*v == "Y") {
@@ -211,31 +220,20 @@ inline bool parse_integer(std::string_view text, bool& digits_only, std::int64_t
     return true;
 }
 
-// The timestamps posd accepts: 1900-01-01T00:00:00Z up to, not including,
-// 3000-01-01T00:00:00Z, the range base/date.h can print and parse back.
-inline constexpr std::int64_t time_ms_min = -2'208'988'800'000;
-inline constexpr std::int64_t time_ms_end = 32'503'680'000'000;
-
 // eventTime, asOf: an integer (digits, optional '-') is epoch milliseconds,
-// which must fit 64 bits and lie in 1900-2999, else NUMBER_OUT_OF_RANGE;
-// any other text must be RFC 3339 (timestamp::parse) in the same years,
-// else BAD_FIELD.
+// which must fit 64 bits (else NUMBER_OUT_OF_RANGE); any other text must be
+// RFC 3339 or a bare date (timestamp::parse_wide, else BAD_FIELD). Either
+// way the instant must lie in base/date.h's range, 1900-01-01T00:00:00Z up
+// to, not including, 3000-01-01T00:00:00Z, else DATE_OUT_OF_RANGE.
 inline maybe_reject parse_timestamp(std::string_view text, std::string_view field, timestamp& out) {
     bool digits_only = false;
     std::int64_t ms = 0;
     if (!parse_integer(text, digits_only, ms))
         return make_reject(reason::number_out_of_range, field, "epoch milliseconds beyond 64 bits");
-    if (digits_only) {
-        if (ms < time_ms_min || ms >= time_ms_end)
-            return make_reject(reason::number_out_of_range, field, "time outside the years 1900-2999");
-        out = timestamp{ms};
-        return std::nullopt;
-    }
-    timestamp t;
-    if (!timestamp::parse(text, t))
+    timestamp t{ms};
+    if (!digits_only && timestamp::parse_wide(text, t) == date::parse_error::malformed)
         return make_reject(reason::bad_field, field, "not an RFC 3339 time or epoch milliseconds");
-    if (t.ms < time_ms_min || t.ms >= time_ms_end)
-        return make_reject(reason::bad_field, field, "time outside the years 1900-2999");
+    if (!t.in_range()) return make_reject(reason::date_out_of_range, field, "time outside 1900-01-01..2999-12-31");
     out = t;
     return std::nullopt;
 }
@@ -244,13 +242,13 @@ inline maybe_reject parse_timestamp(std::string_view text, std::string_view fiel
 // leaves `out` as it is.
 inline maybe_reject timestamp_field(const opt_text& v, std::string_view field, timestamp& out) {
     if (too_long(v)) [[unlikely]] return reject_too_long(field);
-    if (!v) return std::nullopt;
+    if (!present(v)) return std::nullopt;
     return parse_timestamp(*v, field, out);
 }
 
 inline maybe_reject timestamp_field(const opt_text& v, std::string_view field, std::optional<timestamp>& out) {
     if (too_long(v)) [[unlikely]] return reject_too_long(field);
-    if (!v) return std::nullopt;
+    if (!present(v)) return std::nullopt;
     timestamp t;
     POSD_TRY(parse_timestamp(*v, field, t));
     out = t;

@@ -68,10 +68,15 @@ bool read_decimal(std::string_view text, decimal& out) {
     return decimal::parse_canonical(text, out);
 }
 
+// Stored dates are date::to_string text. Any calendar date of years
+// 0000-9999 reads back as written, also one outside base/date.h's range: the
+// engine computes none since issue 9, but a store or changelog written
+// before (an END_OF_DAY 2999-12-31 took the business date to 3000-01-01)
+// must read back rather than stop the partition on every restart.
 bool read_date(std::string_view text, date& out) {
-    auto parsed = date::parse(text);
-    if (!parsed) return false;
-    out = *parsed;
+    date d;
+    if (date::parse_wide(text, d) == date::parse_error::malformed) return false;
+    out = d;
     return true;
 }
 
@@ -194,7 +199,8 @@ raw_activity raw_from(const v1::ControlRecord& m) {
     raw_activity raw;
     // The oneof says "control"; an explicit type is passed on as written so
     // that the record validates exactly as its JSON mapping would.
-    raw.type = m.has_type() ? std::string_view{m.type()} : std::string_view{"control"};
+    // An empty type means no type, as everywhere.
+    raw.type = m.has_type() && !m.type().empty() ? std::string_view{m.type()} : std::string_view{"control"};
     raw.action = POSD_PRESENT(m, action);
     raw.business_date = POSD_PRESENT(m, business_date);
     return raw;

@@ -119,14 +119,14 @@ TEST_CASE("a full activity record keeps every field") {
     CHECK(rec.reverse_split_sw);
 }
 
-TEST_CASE("record type: absent or activity, control, anything else unknown") {
+TEST_CASE("record type: absent, empty or activity, control, anything else unknown") {
     raw_activity r = valid_raw();
     r.type = "activity";
     activity(build_record(r));
     r.type = "trade";
     check_reject(r, reason::unknown_record_type, "type");
-    r.type = "";
-    check_reject(r, reason::unknown_record_type, "type");
+    r.type = ""; // empty means absent
+    activity(build_record(r));
     r.type = "Control";
     check_reject(r, reason::unknown_record_type, "type");
 }
@@ -164,10 +164,17 @@ TEST_CASE("control records: END_OF_DAY with a strict business date") {
         check_reject(r, reason::missing_field, "businessDate");
     }
     SECTION("businessDate not a strict date") {
-        for (const char* bad : {"2026-02-30", "2026-3-2", "20260302", "2026-03-02T00:00:00Z", "1899-12-31"}) {
+        for (const char* bad : {"2026-02-30", "2026-3-2", "20260302", "2026-03-02T00:00:00Z"}) {
             INFO(bad);
             r.business_date = bad;
             check_reject(r, reason::bad_field, "businessDate");
+        }
+    }
+    SECTION("businessDate outside 1900-01-01..2999-12-31") {
+        for (const char* bad : {"1899-12-31", "3000-01-01"}) {
+            INFO(bad);
+            r.business_date = bad;
+            check_reject(r, reason::date_out_of_range, "businessDate");
         }
     }
     SECTION("over-long control fields") {
@@ -322,11 +329,13 @@ TEST_CASE("decimals: exact, malformed, too precise, out of range") {
     r.quantity = "1.10000000000000";
     CHECK(activity(build_record(r)).quantity == dec("1.1")); // trailing zeros are not precision
 
-    for (const char* bad : {"", "abc", "1.", ".5", "1,5", "1e", "0x10", "1 ", "NaN", "Infinity"}) {
+    for (const char* bad : {"abc", "1.", ".5", "1,5", "1e", "0x10", "1 ", "NaN", "Infinity"}) {
         INFO(bad);
         r.quantity = bad;
         check_reject(r, reason::bad_field, "quantity");
     }
+    r.quantity = ""; // empty means absent: zero
+    CHECK(activity(build_record(r)).quantity.is_zero());
     for (const char* range : {"0.0000000001", "1e400", "123456789012345678901234567890", "1e-10"}) {
         INFO(range);
         r.quantity = range;
@@ -379,11 +388,13 @@ TEST_CASE("currency: absent means the account's base currency, else three letter
     CHECK(activity(build_record(r)).currency.empty());
     r.currency = "JPY";
     CHECK(activity(build_record(r)).currency == "JPY");
-    for (const char* bad : {"", "usd", "US", "USDT", "U$D", "12 "}) {
+    for (const char* bad : {"usd", "US", "USDT", "U$D", "12 "}) {
         INFO(bad);
         r.currency = bad;
         check_reject(r, reason::bad_field, "currency");
     }
+    r.currency = ""; // empty means absent: USD
+    CHECK(activity(build_record(r)).currency == "USD");
 }
 
 TEST_CASE("dates are strict YYYY-MM-DD and settle on or after trade") {
@@ -394,7 +405,7 @@ TEST_CASE("dates are strict YYYY-MM-DD and settle on or after trade") {
     for (const auto& f : std::vector<date_field>{{&raw_activity::trade_date, "tradeDate"},
                                                  {&raw_activity::settle_date, "settleDate"},
                                                  {&raw_activity::account_closed_date, "accountClosedDate"}}) {
-        for (const char* bad : {"2026-02-30", "2026-13-01", "2026-2-03", "03/02/2026", "2026-03-02Z", "", "3000-01-01"}) {
+        for (const char* bad : {"2026-02-30", "2026-13-01", "2026-2-03", "03/02/2026", "2026-03-02Z", "3000-02-29"}) {
             INFO(f.wire << " " << bad);
             raw_activity r = valid_raw();
             r.*f.member = bad;
@@ -424,15 +435,21 @@ TEST_CASE("eventTime: epoch milliseconds or RFC 3339") {
     r.event_time = "2026-03-02";
     CHECK(activity(build_record(r)).event_time->to_string() == "2026-03-02T00:00:00.000Z");
 
-    for (const char* range : {"9223372036854775808", "-9223372036854775809", "99999999999999999999",
-                              "32503680000000", "-2208988800001"}) {
+    for (const char* range : {"9223372036854775808", "-9223372036854775809", "99999999999999999999"}) {
         INFO(range);
         r.event_time = range;
         check_reject(r, reason::number_out_of_range, "eventTime");
     }
+    for (const char* range : {"32503680000000", "-2208988800001", "3000-01-01T00:00:00Z"}) {
+        INFO(range);
+        r.event_time = range;
+        check_reject(r, reason::date_out_of_range, "eventTime");
+    }
     r.event_time = "-2208988800000"; // 1900-01-01T00:00:00Z
     activity(build_record(r));
-    for (const char* bad : {"", "-", "now", "1.5e3", "2026-03-02T14:30:00", "2026-03-02 14:30", "12:00:00Z",
+    r.event_time = ""; // empty means absent
+    CHECK_FALSE(activity(build_record(r)).event_time.has_value());
+    for (const char* bad : {"-", "now", "1.5e3", "2026-03-02T14:30:00", "2026-03-02 14:30", "12:00:00Z",
                             "+1000"}) {
         INFO(bad);
         r.event_time = bad;
@@ -458,11 +475,13 @@ TEST_CASE("switches: Y, N or absent") {
         CHECK(activity(build_record(r)).*f.value);
         r.*f.member = "N";
         CHECK_FALSE(activity(build_record(r)).*f.value);
-        for (const char* bad : {"y", "n", "YES", "true", "1", ""}) {
+        for (const char* bad : {"y", "n", "YES", "true", "1"}) {
             INFO(bad);
             r.*f.member = bad;
             check_reject(r, reason::bad_field, f.wire);
         }
+        r.*f.member = ""; // empty means absent: N
+        CHECK_FALSE(activity(build_record(r)).*f.value);
     }
 }
 
@@ -574,7 +593,10 @@ TEST_CASE("decimal fields agree with decimal::parse on random literals") {
                 REQUIRE(rejected(r).reason == reason::number_out_of_range);
             }
             break;
-        case decimal::parse_error::malformed: REQUIRE(rejected(r).reason == reason::bad_field); break;
+        case decimal::parse_error::malformed:
+            if (text.empty()) REQUIRE(std::holds_alternative<posd::model::activity_record>(d)); // absent
+            else REQUIRE(rejected(r).reason == reason::bad_field);
+            break;
         case decimal::parse_error::too_precise:
         case decimal::parse_error::out_of_range: REQUIRE(rejected(r).reason == reason::number_out_of_range); break;
         }

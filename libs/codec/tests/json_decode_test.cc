@@ -144,7 +144,7 @@ TEST_CASE("invalid JSON number literals are MALFORMED, bad number strings BAD_FI
         check_reject(d.decode_activity(record(std::string(R"(,"quantity":)") + literal)), reason::malformed,
                      "quantity");
     }
-    for (const char* text : {"01x", "1.", "", " 1", "abc"}) {
+    for (const char* text : {"01x", "1.", " 1", "abc"}) {
         INFO(text);
         check_reject(d.decode_activity(record(std::string(R"(,"quantity":")") + text + "\"")), reason::bad_field,
                      "quantity");

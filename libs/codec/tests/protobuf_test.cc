@@ -538,6 +538,12 @@ TEST_CASE("partition meta state round-trips exactly") {
     model::partition_meta zero;
     zero.next_pending_sequence = 0;
     CHECK(round_trip(zero) == zero);
+    // A business date outside base/date.h's range, as posd stored it before
+    // issue 9 (END_OF_DAY 2999-12-31), reads back as written.
+    model::partition_meta far;
+    far.business_date = date::from_days(date::days_max + 1);
+    REQUIRE(far.business_date->to_string() == "3000-01-01");
+    CHECK(round_trip(far) == far);
 }
 
 TEST_CASE("decode_state refuses bad bytes and bad field texts") {

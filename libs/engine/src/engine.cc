@@ -758,7 +758,20 @@ private:
             ++ws_.counts.duplicates; // a replayed END_OF_DAY
             return;
         }
+        // The business date moves only within base/date.h's range, and by at
+        // most end_of_day_max_days_ahead days past the current one.
+        if (c.business_date.days() - meta_.business_date->days() > config_.end_of_day_max_days_ahead) {
+            reject_record(in, reason::date_out_of_range, "businessDate",
+                          fmt::format("END_OF_DAY more than {} days after the business date {}",
+                                      config_.end_of_day_max_days_ahead, meta_.business_date->to_string()));
+            return;
+        }
         const date new_date = c.business_date.next_weekday();
+        if (!new_date.in_range()) {
+            reject_record(in, reason::date_out_of_range, "businessDate",
+                          "END_OF_DAY would move the business date past 2999-12-31");
+            return;
+        }
         side_changes changes;
         balances_before accounts_before;
         account_settlements settled;

@@ -811,3 +811,64 @@ TEST_CASE("a foreign-currency purchase: cash in the currency, cost basis in the 
     CHECK(f.bal("12342").cash[0].sd_bal == d("-4000"));
     CHECK(f.bal("12342").sd_bal == d("0"));
 }
+
+TEST_CASE("END_OF_DAY far ahead of the business date, or past the last storable date, is DATE_OUT_OF_RANGE") {
+    fixture f; // business date 2026-11-20, a Friday
+    auto rejected_eod = [&](const char* business_date) {
+        INFO("END_OF_DAY " << business_date);
+        auto ws = f.eod(business_date);
+        CHECK(ws.counts.rejected == 1);
+        CHECK(ws.counts.applied == 0);
+        CHECK(ws.counts.controls == 0);
+        auto dl = events_of<model::dead_letter>(ws);
+        REQUIRE(dl.size() == 1);
+        CHECK(dl[0].reject.reason == model::reason::date_out_of_range);
+        CHECK(dl[0].reject.field == "businessDate");
+        CHECK(ws.events.size() == 1); // no settlement, no snapshot
+        return ws;
+    };
+    SECTION("2999-12-31: the business date would become 3000-01-01") {
+        auto ws = rejected_eod("2999-12-31");
+        CHECK(ws.meta.business_date == date::parse("2026-11-20"));
+        CHECK(ws.meta.next_offset == 1); // consumed: the partition goes on
+        CHECK(f.eod("2026-11-20").meta.business_date == date::parse("2026-11-23"));
+    }
+    SECTION("the bound is engine_config::end_of_day_max_days_ahead days, 31 by default") {
+        CHECK(engine_config{}.end_of_day_max_days_ahead == 31);
+        rejected_eod("2026-12-22"); // 32 days ahead
+        auto ws = f.eod("2026-12-21"); // 31 days ahead: a back office closing a month late
+        CHECK(ws.counts.applied == 1);
+        CHECK(ws.meta.business_date == date::parse("2026-12-22"));
+    }
+    SECTION("a smaller bound") {
+        f.config.end_of_day_max_days_ahead = 3;
+        rejected_eod("2026-11-24");
+        CHECK(f.eod("2026-11-23").meta.business_date == date::parse("2026-11-24"));
+    }
+    SECTION("the last weekday of the range cannot be closed: its next weekday is not storable") {
+        f.config.initial_business_date = date::parse("2999-12-30");
+        f.config.end_of_day_max_days_ahead = 365;
+        auto ws = rejected_eod("2999-12-31");
+        CHECK(ws.meta.business_date == date::parse("2999-12-30"));
+        CHECK(f.eod("2999-12-30").meta.business_date == date::parse("2999-12-31"));
+        rejected_eod("2999-12-31");
+    }
+    SECTION("a replayed END_OF_DAY is still a duplicate, however old") {
+        auto ws = f.eod("1900-01-01");
+        CHECK(ws.counts.duplicates == 1);
+    }
+}
+
+TEST_CASE("state holding a business date past the range (written before the rule) goes on without it moving") {
+    fixture f;
+    write_set legacy;
+    legacy.partition = 0;
+    legacy.meta.partition = 0;
+    legacy.meta.business_date = date::max_value().next_weekday(); // 3000-01-01
+    f.state.apply(legacy);
+    auto ws = f.run_one(fixture::rec("a1", "DEPO", "12341", "", "0", "100"));
+    CHECK(ws.counts.applied == 1);
+    auto eod = f.eod("2026-11-20");
+    CHECK(eod.counts.duplicates == 1); // a replay of an earlier date
+    CHECK(eod.meta.business_date == date::max_value().next_weekday());
+}

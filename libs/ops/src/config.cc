@@ -190,6 +190,12 @@ const std::vector<setting_row>& rows() {
         typed_row("business-date", "", setting_kind::date,
                   "initial business date YYYY-MM-DD for partitions with none; empty: today (UTC)",
                   [](config& c, const parsed_value& v) { c.business_date = v.day; }, true),
+        count_row("end-of-day.max-days-ahead", "31", 0, date::days_max - date::days_min,
+                  "an END_OF_DAY for a date more than this many days after the partition's business date is "
+                  "rejected DATE_OUT_OF_RANGE",
+                  [](config& c, const parsed_value& v) {
+                      c.end_of_day_max_days_ahead = static_cast<std::int32_t>(v.number);
+                  }),
         count_row("applied-ids.retained", "1000000", 1, 100'000'000,
                   "activity ids remembered per partition to skip duplicates",
                   [](config& c, const parsed_value& v) { c.applied_ids_retained = v.number; }),

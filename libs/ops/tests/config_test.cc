@@ -95,6 +95,7 @@ TEST_CASE("defaults: every setting from the table and typed", "[config]") {
     CHECK(c.replay_file.empty());
     CHECK_FALSE(c.business_date.has_value());
     CHECK(c.applied_ids_retained == posd::limits::applied_ids_retained_default);
+    CHECK(c.end_of_day_max_days_ahead == 31);
     CHECK(c.config_file.empty());
     for (auto& s : settings()) {
         INFO(s.key);
@@ -117,7 +118,7 @@ TEST_CASE("the table agrees with the engine's limits and describes every key", "
         CHECK(s.description.find('\n') == std::string_view::npos);
         CHECK_FALSE(s.key.starts_with("kafka."));
     }
-    CHECK(keys.size() == 34);
+    CHECK(keys.size() == 35);
 }
 
 TEST_CASE("precedence: defaults < file < environment < flags", "[config]") {
@@ -200,7 +201,8 @@ TEST_CASE("environment: names map to keys and back", "[config]") {
 
     auto c = load({}, {"POSD_TOPICS_POSITION__UPDATED=pos.v2", "POSD_APPLIED__IDS_RETAINED=5000",
                        "POSD_BUSINESS__DATE=2024-02-29", "POSD_INSTANCE_ID=posd-0", "PATH=/usr/bin",
-                       "posd_http_port=1", "POSD_REPLAY_FILE="});
+                       "posd_http_port=1", "POSD_REPLAY_FILE=", "POSD_END__OF__DAY_MAX__DAYS__AHEAD=5"});
+    CHECK(c.end_of_day_max_days_ahead == 5);
     CHECK(c.topics.position_updated == "pos.v2");
     CHECK(c.values.at("topics.position-updated").origin.where == "POSD_TOPICS_POSITION__UPDATED");
     CHECK(c.applied_ids_retained == 5000);

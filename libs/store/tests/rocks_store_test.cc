@@ -490,3 +490,93 @@ TEST_CASE("queries: readers on other threads see whole batches while the partiti
     CHECK(reads.load() > 0);
     REQUIRE(store->account_positions(0, account).front().version == batches);
 }
+
+TEST_CASE("a date outside base/date.h's range reads back as written, after a restart and a restore") {
+    // posd before issue 9 took the business date to 3000-01-01 at an
+    // END_OF_DAY 2999-12-31, and could not read it back: every restart and
+    // every restore from the changelog stopped on "unreadable value". The
+    // engine computes no such date any more (libs/engine/README.md); state
+    // already holding one reads back exactly as written.
+    temp_dir dir;
+    const date far = date::max_value().next_weekday();
+    REQUIRE(far.to_string() == "3000-01-01");
+    const std::string pk = "ABCD|01|123|45678|1|037833100";
+    engine::write_set ws = make_ws(0, 5);
+    ws.meta.business_date = far;
+    ws.pending_added.push_back(make_pending(far, 1, pk));
+    model::position p = make_position("45678", "037833100", 10, 1);
+    p.short_exp_date = far;
+    ws.positions.push_back(p);
+    std::vector<changelog_record> changelog;
+    {
+        auto store = rocks_store::open(test_options(dir.sub("db"), 10));
+        store->commit(ws, {}, &changelog);
+    }
+    auto check = [&](rocks_store& store) {
+        REQUIRE(store.meta(0).has_value());
+        CHECK(store.meta(0)->business_date == far);
+        model::partition_meta meta;
+        REQUIRE(store.partition(0).load_meta(0, meta));
+        CHECK(meta.business_date == far);
+        std::vector<model::pending_settlement> due;
+        store.partition(0).load_pending_due(0, far, due);
+        REQUIRE(due.size() == 1);
+        CHECK(due[0].settle_date == far);
+        const auto back = store.find_position(0, pk);
+        REQUIRE(back.has_value());
+        CHECK(back->short_exp_date == far);
+    };
+    SECTION("a restart over the store") {
+        auto store = rocks_store::open(test_options(dir.sub("db"), 10));
+        check(*store);
+    }
+    SECTION("a restore from the changelog") {
+        auto store = rocks_store::open(test_options(dir.sub("restored"), 10));
+        store->drop_partition(0);
+        store->apply_changelog(0, changelog);
+        check(*store);
+    }
+}
+
+TEST_CASE("END_OF_DAY 2999-12-31 through the engine and the store: rejected, and the state reads back") {
+    // Issue 9 item 8: the business date went to 3000-01-01, which the store
+    // wrote and could not read back. Now the engine rejects the END_OF_DAY
+    // (DATE_OUT_OF_RANGE) and the partition restarts and restores as usual.
+    temp_dir dir;
+    engine::reference_data ref;
+    for (const std::int32_t days_ahead : {31, 400'000}) { // the default bound, and none to speak of
+        INFO("end_of_day_max_days_ahead " << days_ahead);
+        engine::engine_config config;
+        config.initial_business_date = date::parse("2999-12-30");
+        config.end_of_day_max_days_ahead = days_ahead;
+        const std::string path = dir.sub(fmt::format("db-{}", days_ahead));
+        std::vector<changelog_record> changelog;
+        const std::string value = R"({"type":"control","action":"END_OF_DAY","businessDate":"2999-12-31"})";
+        {
+            auto store = rocks_store::open(test_options(path, 10));
+            engine::partition_engine e(0, config, ref);
+            std::vector<engine::input_record> batch(1);
+            batch[0].offset = 0;
+            batch[0].value = value;
+            batch[0].decoded = model::control_record{model::control_action::end_of_day, *date::parse("2999-12-31")};
+            const engine::write_set ws = e.apply(store->partition(0), batch, timestamp{0});
+            CHECK(ws.counts.rejected == 1);
+            REQUIRE(ws.events.size() == 1);
+            const auto* dl = std::get_if<model::dead_letter>(&ws.events[0]);
+            REQUIRE(dl != nullptr);
+            CHECK(dl->reject.reason == model::reason::date_out_of_range);
+            store->commit(ws, {}, &changelog);
+        }
+        auto check = [&](rocks_store& store) {
+            model::partition_meta meta;
+            REQUIRE(store.partition(0).load_meta(0, meta));
+            CHECK(meta.business_date == date::parse("2999-12-30"));
+            CHECK(meta.next_offset == 1);
+        };
+        auto reopened = rocks_store::open(test_options(path, 10));
+        check(*reopened);
+        auto restored = rocks_store::open(test_options(path + "-restored", 10));
+        restored->apply_changelog(0, changelog);
+        check(*restored);
+    }
+}

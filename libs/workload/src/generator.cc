@@ -62,7 +62,7 @@ struct bad_weight {
     reason r;
     std::uint32_t weight;
 };
-constexpr std::array<bad_weight, 18> bad_weights = {{
+constexpr std::array<bad_weight, 19> bad_weights = {{
     {reason::malformed, 100},
     {reason::missing_field, 80},
     {reason::bad_field, 80},
@@ -81,6 +81,7 @@ constexpr std::array<bad_weight, 18> bad_weights = {{
     {reason::unknown_record_type, 30},
     {reason::record_too_large, 2},
     {reason::no_fx_rate, 0}, // workload_config::no_fx_rate_weight
+    {reason::date_out_of_range, 40},
 }};
 
 // Fraction digits of a price by product line.
@@ -666,6 +667,16 @@ void activity_generator::emit_bad(item& out) {
         r.currency = currencies[variant];
         break;
     }
+    case reason::date_out_of_range:
+        // A year typed wrong upstream: trade, settlement or event time
+        // outside 1900-2999, or an END_OF_DAY for 2999-12-31 (below).
+        switch (variant) {
+        case 0: r.trade_date = date::min_value().plus_days(-static_cast<std::int32_t>(rng_.between(1, 3650))); break;
+        case 1: r.settle_date = date::max_value().plus_days(static_cast<std::int32_t>(rng_.between(1, 3650))); break;
+        case 2: r.event_time = timestamp{timestamp::ms_end + static_cast<std::int64_t>(rng_.below(86'400'000))}; break;
+        default: break;
+        }
+        break;
     default: vunreachable("reason {} not generated", reason_code(why));
     }
 
@@ -690,6 +701,13 @@ void activity_generator::emit_bad(item& out) {
         }
     } else if (why == reason::record_too_large) {
         out.value.append(limits::record_bytes_max, ' '); // whitespace is still JSON
+    } else if (why == reason::date_out_of_range && variant == 3) {
+        // Rejected by the engine on every partition, whatever
+        // end-of-day.max-days-ahead: its next weekday is 3000-01-01.
+        out.value.clear();
+        codec::encode_control_json(model::control_record{model::control_action::end_of_day, date::max_value()},
+                                   out.value);
+        out.kind = item_kind::control;
     }
     out.key = out.kind == item_kind::control ? std::string() : key_override.empty() ? a.key : key_override;
     out.activity_id = r.activity_id;

@@ -43,6 +43,11 @@ struct engine_config {
     // Business date of a partition's first record when it has none
     // (nullopt: the UTC date of the processing time).
     std::optional<date> initial_business_date;
+    // An END_OF_DAY for a date more than this many days after the
+    // partition's business date is rejected DATE_OUT_OF_RANGE (a typo such
+    // as 2999-12-31 would otherwise jump the business date and settle every
+    // pending trade at once). posd setting end-of-day.max-days-ahead.
+    std::int32_t end_of_day_max_days_ahead = 31;
     // Applied activity ids remembered per partition.
     std::size_t applied_ids_retained = limits::applied_ids_retained_default;
 };

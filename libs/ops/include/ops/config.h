@@ -115,6 +115,7 @@ struct config {
     bool replay_print_events = true;       // replay.print-events
     bool exit_when_done = false;           // exit-when-done
     std::optional<date> business_date;     // business-date (empty: none)
+    std::int32_t end_of_day_max_days_ahead = 0; // end-of-day.max-days-ahead
     std::uint64_t applied_ids_retained = 0; // applied-ids.retained
     std::string base_currency;              // base-currency
 

@@ -95,6 +95,9 @@ public:
     void next(item& out);
     // The next n items.
     std::vector<item> take(std::size_t n);
+    // True while fills or journal legs are queued: for_each_expected_* count
+    // them already, so a caller comparing state drains them first.
+    bool has_queued() const { return !pending_.empty(); }
 
     const workload_config& config() const { return config_; }
     const reference_set& reference() const { return refdata_; }
