@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace posd::service {
@@ -48,6 +49,20 @@ struct temporary_state_dir {
         if (ec) ops::log_warn("cannot remove the temporary state directory", {{"dir", path->string()}, {"error", ec.message()}});
     }
 };
+
+// The soft limit of open files up to the hard one: the HTTP server's 1,024
+// connections, RocksDB's table files (max_open_files 1,024) and Kafka's
+// sockets must not run each other out of descriptors (Debian's default soft
+// limit is 1,024), where RocksDB or librdkafka would fail for it.
+void raise_open_files_limit() {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= r.rlim_max) return;
+    const rlim_t before = r.rlim_cur;
+    r.rlim_cur = r.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &r) == 0)
+        ops::log_debug("open files limit raised", {{"from", static_cast<std::uint64_t>(before)},
+                                                  {"to", static_cast<std::uint64_t>(r.rlim_cur)}});
+}
 
 } // namespace
 
@@ -171,6 +186,7 @@ int run_service(const ops::config& cfg, const engine::engine_config& config) {
     // kill posd by SIGPIPE either.
     for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, on_signal);
     std::signal(SIGPIPE, SIG_IGN);
+    raise_open_files_limit();
     kafka_service_settings s;
     s.topics = service_topics(cfg);
     const reference_topics reference = reference_topics_of(cfg);
