@@ -9,6 +9,7 @@
 #   scripts/kafka-broker.sh stop DIR       TERM, then KILL after a timeout
 #   scripts/kafka-broker.sh status DIR     exit 0 when running
 #   scripts/kafka-broker.sh bootstrap DIR  prints 127.0.0.1:PORT
+#   scripts/kafka-broker.sh cluster-id N   prints N new cluster ids (tests)
 #
 # DIR holds everything of one broker: server.properties, data/ (the log
 # dirs), logs/server.log (WARN and above), broker.out (the JVM's stdout and
@@ -34,7 +35,7 @@ say() { echo "kafka-broker: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 usage() {
-  sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -207,6 +208,18 @@ launch() {
 
 # --- commands ---------------------------------------------------------------
 
+# A cluster id: 16 random bytes in URL-safe base64 without padding (what
+# `kafka-storage.sh random-uuid` prints), without a second JVM. Like Kafka's
+# Uuid.randomUuid(), never one that starts with '-': 1 in 64 did, and
+# `format -t -xyz...` then read the id as an unknown option.
+new_cluster_id() {
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [[ $id == -* ]] || { echo "$id"; return; }
+  done
+}
+
 start() {
   local dir=$1 attempt cp port cport cluster_id rc
   stop "$dir"
@@ -219,12 +232,11 @@ start() {
     cport=$(free_port "$port")
     printf 'broker_port=%s\ncontroller_port=%s\n' "$port" "$cport" >"$dir/ports"
     write_properties "$dir" "$port" "$cport"
-    # A cluster id is 16 random bytes in URL-safe base64 without padding
-    # (what `kafka-storage.sh random-uuid` prints), without a second JVM.
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    cluster_id=$(new_cluster_id)
+    # --cluster-id=ID: an id starting with '-' stays the option's value.
     # shellcheck disable=SC2046
     if ! java $(jvm_opts "$dir") -cp "$cp" kafka.tools.StorageTool format \
-           -t "$cluster_id" -c "$dir/server.properties" >>"$dir/broker.out" 2>&1; then
+           --cluster-id="$cluster_id" -c "$dir/server.properties" >>"$dir/broker.out" 2>&1; then
       log_tail "$dir"
       die "formatting the storage in $dir/data failed"
     fi
@@ -287,6 +299,11 @@ bootstrap() {
 
 (($# == 2)) || usage
 cmd=$1
+if [[ $cmd == cluster-id ]]; then
+  [[ $2 =~ ^[0-9]+$ ]] || usage
+  for ((i = 0; i < $2; i++)); do new_cluster_id; done
+  exit 0
+fi
 [[ $cmd != start ]] || mkdir -p "$2"
 if [[ -d $2 ]]; then dir=$(cd "$2" && pwd); else dir=$(realpath -m "$2"); fi
 case $cmd in

@@ -10,6 +10,7 @@
 #include "posctl/tail.h"
 
 #include "embedded.h" // service_topic_specs
+#include "ops/log.h"
 #include "stream/admin.h"
 
 #include <boost/program_options.hpp>
@@ -268,6 +269,9 @@ int query(const std::vector<std::string>& args) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // librdkafka's own lines come through posd's log (libs/stream): on
+    // stderr, never mixed into tail's output on stdout.
+    posd::ops::init_logging(posd::ops::log_level::warn, posd::ops::log_format::text);
     if (argc < 2) {
         std::fputs(usage, stderr);
         return exit_usage;

@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace posd::service {
@@ -32,6 +33,36 @@ namespace {
 
 std::atomic<bool> stop_requested{false};
 extern "C" void on_signal(int) { stop_requested.store(true); }
+
+// The embedded mode's temporary state directory, removed when this goes out
+// of scope: on return and on every exception. Declared before the store, so
+// that the store is closed first.
+struct temporary_state_dir {
+    std::optional<std::filesystem::path> path;
+    temporary_state_dir() = default;
+    temporary_state_dir(const temporary_state_dir&) = delete;
+    temporary_state_dir& operator=(const temporary_state_dir&) = delete;
+    ~temporary_state_dir() {
+        if (!path) return;
+        std::error_code ec;
+        std::filesystem::remove_all(*path, ec);
+        if (ec) ops::log_warn("cannot remove the temporary state directory", {{"dir", path->string()}, {"error", ec.message()}});
+    }
+};
+
+// The soft limit of open files up to the hard one: the HTTP server's 1,024
+// connections, RocksDB's table files (max_open_files 1,024) and Kafka's
+// sockets must not run each other out of descriptors (Debian's default soft
+// limit is 1,024), where RocksDB or librdkafka would fail for it.
+void raise_open_files_limit() {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= r.rlim_max) return;
+    const rlim_t before = r.rlim_cur;
+    r.rlim_cur = r.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &r) == 0)
+        ops::log_debug("open files limit raised", {{"from", static_cast<std::uint64_t>(before)},
+                                                  {"to", static_cast<std::uint64_t>(r.rlim_cur)}});
+}
 
 } // namespace
 
@@ -152,8 +183,12 @@ void log_counts(std::string_view message, const service_counts& c) {
 } // namespace
 
 int run_service(const ops::config& cfg, const engine::engine_config& config) {
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    // SIGHUP (the terminal went away) stops like SIGTERM, so that the
+    // embedded mode's temporary state goes too; a closed stdout must not
+    // kill posd by SIGPIPE either.
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, on_signal);
+    std::signal(SIGPIPE, SIG_IGN);
+    raise_open_files_limit();
     kafka_service_settings s;
     s.topics = service_topics(cfg);
     const reference_topics reference = reference_topics_of(cfg);
@@ -183,14 +218,14 @@ int run_service(const ops::config& cfg, const engine::engine_config& config) {
 
     // The embedded cluster's topics and offsets die with the process, so no
     // state may outlive it: a temporary directory, removed at exit.
-    std::optional<std::filesystem::path> temp_state;
+    temporary_state_dir temp_state;
     if (embedded) {
         std::string tmpl = (std::filesystem::temp_directory_path() / "posd-embedded-state-XXXXXX").string();
         if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary state directory");
-        temp_state = tmpl;
+        temp_state.path = tmpl;
     }
     store::store_options so;
-    so.path = temp_state ? temp_state->string() : cfg.state_dir;
+    so.path = temp_state.path ? temp_state.path->string() : cfg.state_dir;
     so.applied_ids_retained = config.applied_ids_retained;
     so.changelog_topic = s.topics.changelog;
     so.block_cache_bytes = cfg.state_block_cache_mb << 20;
@@ -271,7 +306,6 @@ int run_service(const ops::config& cfg, const engine::engine_config& config) {
     log_counts("stopped", c);
     http.stop();
     store.reset();
-    if (temp_state) std::filesystem::remove_all(*temp_state);
     return c.records.records_in == c.records.applied + c.records.duplicates + c.records.rejected ? 0 : 1;
 }
 

@@ -9,6 +9,7 @@
 // output event.
 
 #include "embedded.h"
+#include "library_logs.h"
 #include "ops/config.h"
 #include "ops/log.h"
 #include "refdata_files.h"
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
     }
     ops::config c = std::move(loaded.settings);
     ops::init_logging(c.log_threshold, c.log_style);
+    service::route_protobuf_logs();
     for (const std::string& line : c.describe()) ops::log_debug("setting", {{"value", line}});
 
     // The embedded default and the replay mode use the sample data unless

@@ -434,6 +434,11 @@ std::string host_name() {
 bool looks_secret(std::string_view key) {
     for (std::string_view word : {"password", "secret", "key", "token", "credential"})
         if (key.find(word) != std::string_view::npos) return true;
+    // librdkafka properties that carry credentials under other names: the
+    // OAUTHBEARER configuration (principal, scopes, client secrets) and its
+    // SASL extensions.
+    for (std::string_view name : {"kafka.sasl.oauthbearer.config", "kafka.sasl.oauthbearer.extensions"})
+        if (key == name) return true;
     return false;
 }
 

@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
@@ -189,6 +191,7 @@ struct http_server::impl {
     }
     void do_accept();
     void on_accept(beast::error_code ec, tcp::socket socket);
+    bool evict_oldest_waiting();
     void run_thread();
 
     // Declaration order matters for destruction: the io_context goes before
@@ -245,6 +248,18 @@ public:
     // From stop(), once the server's threads have ended.
     void close_after_stop() { abort(); }
 
+    // Waiting for a request (none in progress), since when.
+    bool waiting() const { return waiting_.load(); }
+    std::chrono::steady_clock::rep waiting_since() const { return waiting_since_.load(); }
+    // From the acceptor when the server is full: closes the connection if it
+    // is still waiting for a request. False when it no longer is.
+    bool evict() {
+        bool expected = true;
+        if (!waiting_.compare_exchange_strong(expected, false)) return false;
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->abort(); });
+        return true;
+    }
+
 private:
     void read_request() {
         busy_ = false;
@@ -253,12 +268,15 @@ private:
         parser_->header_limit(static_cast<std::uint32_t>(http_server::header_bytes_max));
         parser_->body_limit(http_server::body_bytes_max);
         stream_.expires_after(server_.opts.idle_timeout);
+        waiting_since_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+        waiting_.store(true);
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&session::on_read, shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {
         busy_ = true;
+        waiting_.store(false);
         if (ec) {
             bool malformed = ec.category() == http::make_error_code(http::error::bad_target).category() &&
                              ec != http::error::end_of_stream && ec != http::error::partial_message;
@@ -319,6 +337,8 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_;
     bool busy_ = false; // a request is being handled or answered
+    std::atomic<bool> waiting_{false};
+    std::atomic<std::chrono::steady_clock::rep> waiting_since_{0};
 };
 
 http_response http_server::impl::handle(const http::request<http::string_body>& req,
@@ -388,21 +408,44 @@ void http_server::impl::do_accept() {
 void http_server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
     if (stopping.load() || !acceptor.is_open()) return;
     if (ec) {
-        // Out of file descriptors and the like: wait a little rather than spin.
-        log_warn("http accept failed", {{"error", ec.message()}});
-        accept_retry.expires_after(std::chrono::milliseconds(100));
+        // Out of file descriptors and the like: wait a little rather than
+        // spin; out of descriptors, make room by closing the oldest idle
+        // connection first.
+        const bool no_descriptors = ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+                                    ec.value() == ENFILE;
+        const bool evicted = no_descriptors && evict_oldest_waiting();
+        log_warn("http accept failed", {{"error", ec.message()}, {"evicted_idle_connection", evicted}});
+        accept_retry.expires_after(std::chrono::milliseconds(evicted ? 10 : 100));
         accept_retry.async_wait([this](beast::error_code wait_ec) {
             if (!wait_ec && !stopping.load()) do_accept();
         });
         return;
     }
-    if (connections.load() >= opts.connections_max) {
+    // Full: the connection that has waited longest for a request makes room
+    // (idle keep-alive, or a request header that never completes), so one
+    // client holding every connection cannot keep /healthz from answering.
+    // Only when every connection has a request in progress is the new one
+    // refused.
+    if (connections.load() >= opts.connections_max && !evict_oldest_waiting()) {
         beast::error_code ignored;
         socket.close(ignored); // over the limit: refuse by closing at once
     } else {
         std::make_shared<session>(std::move(socket), *this)->start();
     }
     do_accept();
+}
+
+bool http_server::impl::evict_oldest_waiting() {
+    std::lock_guard lock(sessions_mutex);
+    for (;;) {
+        std::shared_ptr<session> oldest;
+        for (auto& w : sessions) {
+            auto s = w.lock();
+            if (s && s->waiting() && (!oldest || s->waiting_since() < oldest->waiting_since())) oldest = std::move(s);
+        }
+        if (!oldest) return false;
+        if (oldest->evict()) return true; // else it just received a request: look again
+    }
 }
 
 void http_server::impl::run_thread() {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <span>
 
 namespace posd::ops {
 
@@ -21,7 +22,7 @@ namespace {
 
 // The fields of the log() call now running on this thread; the logger is
 // synchronous, so the formatter runs inside that call, on this thread.
-thread_local const std::initializer_list<log_field>* current_fields = nullptr;
+thread_local const std::span<const log_field>* current_fields = nullptr;
 
 spdlog::level::level_enum to_spdlog(log_level level) {
     switch (level) {
@@ -152,11 +153,15 @@ void set_log_level(log_level level) { spdlog::default_logger_raw()->set_level(to
 bool log_enabled(log_level level) { return spdlog::default_logger_raw()->should_log(to_spdlog(level)); }
 
 void log(log_level level, std::string_view message, std::initializer_list<log_field> fields) {
+    log_fields(level, message, std::span<const log_field>(fields.begin(), fields.size()));
+}
+
+void log_fields(log_level level, std::string_view message, std::span<const log_field> fields) {
     auto* logger = spdlog::default_logger_raw();
     auto lvl = to_spdlog(level);
     if (!logger->should_log(lvl)) return;
     struct restore {
-        const std::initializer_list<log_field>* previous;
+        const std::span<const log_field>* previous;
         ~restore() { current_fields = previous; }
     } guard{current_fields};
     current_fields = &fields;

@@ -5,11 +5,13 @@
 #include "base/vassert.h"
 #include "codec/protobuf.h"
 #include "model/keys.h"
+#include "ops/log.h"
 
 #include <fmt/format.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
@@ -17,6 +19,8 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -175,6 +179,43 @@ private:
         std::optional<std::string> value;
     };
     std::vector<op> ops_;
+};
+
+// RocksDB's own log lines go to posd's log (ops::log_library, source
+// "rocksdb") instead of the LOG file in the state directory. Besides one log
+// for everything, this removes an abort: Debian's librocksdb is built with
+// assertions, and once the disk is full and one LOG line has failed, the next
+// LOG line (the error handler logs the failed write) trips
+// `WritableFileWriter::AssertFalseAndGetStatusForPrevError` and aborts the
+// process instead of letting the write fail with a status.
+class rocksdb_log final : public rocksdb::Logger {
+public:
+    explicit rocksdb_log(rocksdb::InfoLogLevel level) : rocksdb::Logger(level) {}
+    using rocksdb::Logger::Logv;
+    void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+    void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+        if (level < GetInfoLogLevel()) return;
+        const ops::log_level ours = level >= rocksdb::InfoLogLevel::ERROR_LEVEL  ? ops::log_level::error
+                                    : level >= rocksdb::InfoLogLevel::WARN_LEVEL ? ops::log_level::warn
+                                    : level >= rocksdb::InfoLogLevel::INFO_LEVEL ? ops::log_level::debug
+                                                                                 : ops::log_level::trace;
+        if (!ops::log_enabled(ours)) return;
+        char buf[1024];
+        va_list copy;
+        va_copy(copy, ap);
+        const int n = std::vsnprintf(buf, sizeof buf, format, copy);
+        va_end(copy);
+        if (n < 0) return;
+        std::string text;
+        if (static_cast<std::size_t>(n) < sizeof buf) {
+            text.assign(buf, static_cast<std::size_t>(n));
+        } else {
+            text.resize(static_cast<std::size_t>(n) + 1);
+            std::vsnprintf(text.data(), text.size(), format, ap);
+            text.resize(static_cast<std::size_t>(n));
+        }
+        ops::log_library("rocksdb", ours, text);
+    }
 };
 
 } // namespace
@@ -437,9 +478,14 @@ std::unique_ptr<rocks_store> rocks_store::open(const store_options& options) {
     o.level_compaction_dynamic_level_bytes = true;
     o.max_background_jobs = 2;
     o.bytes_per_sync = 1u << 20;
-    o.keep_log_file_num = 5;
-    o.max_log_file_size = 16u << 20;
     o.statistics = i->statistics;
+    // No LOG file (see rocksdb_log); RocksDB's INFO lines (every flush and
+    // compaction) only when posd logs at debug.
+    const rocksdb::InfoLogLevel rocks_level = ops::log_enabled(ops::log_level::debug)
+                                                  ? rocksdb::InfoLogLevel::INFO_LEVEL
+                                                  : rocksdb::InfoLogLevel::WARN_LEVEL;
+    o.info_log = std::make_shared<rocksdb_log>(rocks_level);
+    o.info_log_level = rocks_level;
     const auto supported = rocksdb::GetSupportedCompressions();
     if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end())
         o.compression = rocksdb::kLZ4Compression;

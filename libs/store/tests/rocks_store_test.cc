@@ -4,9 +4,12 @@
 #include "test_support.h"
 
 #include "store/keys.h"
+#include "ops/log.h"
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -579,4 +582,30 @@ TEST_CASE("END_OF_DAY 2999-12-31 through the engine and the store: rejected, and
         restored->apply_changelog(0, changelog);
         check(*restored);
     }
+}
+
+TEST_CASE("logging: RocksDB's lines go to posd's log, never to a LOG file in the state directory") {
+    // A LOG file on a full disk aborted posd: the first failed LOG write
+    // leaves the file writer in error, and Debian's RocksDB (built with
+    // assertions) aborts on the next line instead of returning a status.
+    temp_dir dir;
+    std::ostringstream out;
+    posd::ops::init_logging(posd::ops::log_level::debug, posd::ops::log_format::json, out);
+    const posd::ops::library_log_limit limit = posd::ops::get_library_log_limit();
+    posd::ops::set_library_log_limit({1e9, 0}); // every line (the options at open alone are hundreds)
+    {
+        auto store = rocks_store::open(test_options(dir.sub("db"), 10));
+        for (std::int64_t i = 1; i <= 2'000; ++i) { // 256 KiB memtables: flushes
+            auto ws = make_ws(0, i);
+            ws.applied_ids.push_back(fmt::format("log-{}", i));
+            store->commit(ws, std::vector<outbox_message>{make_message("t", "k", std::string(200, 'x'))});
+        }
+    }
+    posd::ops::set_library_log_limit(limit);
+    posd::ops::init_logging(posd::ops::log_level::info, posd::ops::log_format::json);
+    for (const auto& entry : std::filesystem::directory_iterator(dir.sub("db")))
+        CHECK(entry.path().filename().string().rfind("LOG", 0) != 0);
+    const std::string log = out.str();
+    CHECK(log.find(R"("level":"debug","msg":"RocksDB version: )") != std::string::npos); // INFO, at debug
+    CHECK(log.find(R"("msg":"DB SUMMARY","source":"rocksdb")") != std::string::npos);
 }

@@ -1,5 +1,7 @@
 #include "stream/batch_publisher.h"
 
+#include "library_log.h"
+
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
@@ -67,6 +69,7 @@ std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string
     std::string err;
     for (const auto& [k, v] : properties)
         if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw kafka_error("kafka." + k + ": " + err);
+    route_librdkafka_logs(conf->c_ptr_global());
     return conf;
 }
 

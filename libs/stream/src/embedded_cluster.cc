@@ -1,5 +1,7 @@
 #include "stream/embedded_cluster.h"
 
+#include "library_log.h"
+
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -16,6 +18,7 @@ embedded_cluster::embedded_cluster(int brokers) {
         rd_kafka_conf_destroy(conf);
         throw std::runtime_error(std::string("embedded cluster: ") + err);
     }
+    route_librdkafka_logs(conf);
     handle_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err); // takes conf on success
     if (!handle_) {
         rd_kafka_conf_destroy(conf);

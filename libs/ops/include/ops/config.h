@@ -131,7 +131,8 @@ struct config {
 
     // "key = value (origin)" lines for a start-up log, one per key that has a
     // value; values of keys that look secret (password, secret, key, token,
-    // credential in the name) are shown as "***".
+    // credential in the name, and kafka.sasl.oauthbearer.config and
+    // .extensions) are shown as "***".
     std::vector<std::string> describe() const;
 };
 

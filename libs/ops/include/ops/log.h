@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <iosfwd>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -65,10 +66,38 @@ bool log_enabled(log_level level);
 // Logs `message` with `fields` at `level` (nothing is built below the threshold).
 void log(log_level level, std::string_view message, std::initializer_list<log_field> fields = {});
 
+// The same with the fields in a span (a list built at run time).
+void log_fields(log_level level, std::string_view message, std::span<const log_field> fields);
+
 inline void log_trace(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::trace, m, f); }
 inline void log_debug(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::debug, m, f); }
 inline void log_info(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::info, m, f); }
 inline void log_warn(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::warn, m, f); }
 inline void log_error(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::error, m, f); }
+
+// ---- the libraries' own log lines ----
+//
+// librdkafka, protobuf and RocksDB log through their own hooks; posd routes
+// each to log_library() (libs/stream's make_conf for every Kafka client,
+// libs/store's RocksDB logger, services/posd for protobuf), so their lines
+// are JSON lines like posd's own: `msg` is the library's text, then
+// `source` (librdkafka, protobuf, rocksdb), the caller's fields, and
+// `suppressed` when lines of that source were dropped since its last one.
+//
+// Rate limit, per source: a bucket of `burst` lines refilled at
+// `per_second` lines a second; a line that finds the bucket empty is
+// counted, not written (a broker that is down makes every client log every
+// reconnect). Lines below the log level take no token. Thread-safe (the
+// libraries call from their own threads).
+struct library_log_limit {
+    double burst = 20;
+    double per_second = 1;
+};
+void log_library(std::string_view source, log_level level, std::string_view text,
+                 std::initializer_list<log_field> fields = {});
+// Replaces the limit for every source and fills their buckets (tests); the
+// counts of dropped lines stay.
+void set_library_log_limit(library_log_limit limit);
+library_log_limit get_library_log_limit();
 
 } // namespace posd::ops
