@@ -10,6 +10,9 @@ packages=(
   catch2
   librdkafka-dev librocksdb-dev prometheus-cpp-dev kcat
   libspdlog-dev
+  # the sanitizer build and libFuzzer targets (tests/fuzz): clang 14 and its
+  # runtimes (libclang_rt.fuzzer, asan, ubsan)
+  clang libclang-rt-14-dev
   # the real Apache Kafka broker of the tests (tests/broker), fetched by Maven
   openjdk-17-jre-headless maven
 )
