@@ -12,6 +12,9 @@ packages=(
   libspdlog-dev libssl-dev
   # promtool and a Prometheus server for the metrics tests (tests/metrics)
   prometheus curl python3
+  # the sanitizer build and libFuzzer targets (tests/fuzz): clang 14 and its
+  # runtimes (libclang_rt.fuzzer, asan, ubsan)
+  clang libclang-rt-14-dev
   # the real Apache Kafka broker of the tests (tests/broker), fetched by Maven
   openjdk-17-jre-headless maven
 )

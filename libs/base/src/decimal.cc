@@ -133,7 +133,9 @@ bool parse_simple(std::string_view s, decimal& out) {
     // 18 digits and a point at most (a point-less 19 digits is refused below).
     if (p == end || end - p > 19) return false;
     const char* const integer_start = p;
-    std::int64_t mantissa = 0;
+    // Unsigned: 19 digits (refused below, after the loop) fit, and do not
+    // overflow on the way (a signed overflow is undefined behaviour).
+    std::uint64_t mantissa = 0;
     for (; p != end; ++p) {
         const unsigned d = digit_value(*p);
         if (d > 9) break;
@@ -154,7 +156,7 @@ bool parse_simple(std::string_view s, decimal& out) {
     } else if (end - integer_start > 18) {
         return false;
     }
-    const raw_t raw = raw_t{mantissa} * scale_up[fraction_digits];
+    const raw_t raw = static_cast<raw_t>(mantissa) * scale_up[fraction_digits];
     out = decimal::from_raw(negative ? -raw : raw);
     return true;
 }

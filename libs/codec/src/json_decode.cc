@@ -413,7 +413,7 @@ template <typename Raw, std::size_t N>
 int find_field(const field_table<Raw, N>& table, std::string_view key, bool padded) {
     if (padded) return table.find(key.data(), key.size());
     if (key.size() > table.name_bytes_max) return -1;
-    std::array<char, table.name_bytes_max + 1> copy{};
+    std::array<char, field_table<Raw, N>::name_bytes_max + 1> copy{}; // not table.: clang 14 (P2280)
     std::memcpy(copy.data(), key.data(), key.size());
     return table.find(copy.data(), key.size());
 }

@@ -174,6 +174,31 @@ bool matches(const route_entry& r, const std::vector<std::string>& segments) {
     return true;
 }
 
+using request_parser = http::request_parser<http::string_body>;
+
+void set_limits(request_parser& parser) {
+    parser.header_limit(static_cast<std::uint32_t>(http_server::header_bytes_max));
+    parser.body_limit(http_server::body_bytes_max);
+}
+
+// The answer to a request the parser refused, or nullopt when the
+// connection ended (closed, timed out, or closed mid-request): no answer.
+std::optional<http_response> refused_request_response(beast::error_code ec) {
+    bool malformed = ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                     ec != http::error::end_of_stream && ec != http::error::partial_message;
+    if (!malformed) return std::nullopt;
+    unsigned status = 400;
+    std::string_view code = "bad_request";
+    if (ec == http::error::body_limit) {
+        status = 413;
+        code = "payload_too_large";
+    } else if (ec == http::error::header_limit) {
+        status = 431;
+        code = "request_header_fields_too_large";
+    }
+    return http_response::error(status, code, fmt::format("malformed request: {}", ec.message()));
+}
+
 } // namespace
 
 // ---------------------------------------------------------------- server
@@ -265,8 +290,7 @@ private:
         busy_ = false;
         if (server_.stopping.load()) return abort();
         parser_.emplace();
-        parser_->header_limit(static_cast<std::uint32_t>(http_server::header_bytes_max));
-        parser_->body_limit(http_server::body_bytes_max);
+        set_limits(*parser_);
         stream_.expires_after(server_.opts.idle_timeout);
         waiting_since_.store(std::chrono::steady_clock::now().time_since_epoch().count());
         waiting_.store(true);
@@ -278,21 +302,10 @@ private:
         busy_ = true;
         waiting_.store(false);
         if (ec) {
-            bool malformed = ec.category() == http::make_error_code(http::error::bad_target).category() &&
-                             ec != http::error::end_of_stream && ec != http::error::partial_message;
-            if (!malformed) return abort();
-            unsigned status = 400;
-            std::string_view code = "bad_request";
-            if (ec == http::error::body_limit) {
-                status = 413;
-                code = "payload_too_large";
-            } else if (ec == http::error::header_limit) {
-                status = 431;
-                code = "request_header_fields_too_large";
-            }
-            server_.count(unmatched_route, status);
-            return send(http_response::error(status, code, fmt::format("malformed request: {}", ec.message())), 11,
-                        false);
+            auto refused = refused_request_response(ec);
+            if (!refused) return abort();
+            server_.count(unmatched_route, refused->status);
+            return send(std::move(*refused), 11, false);
         }
         auto& req = parser_->get();
         std::string_view route = unmatched_route;
@@ -334,7 +347,7 @@ private:
     beast::tcp_stream stream_;
     impl& server_;
     beast::flat_buffer buffer_;
-    std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<request_parser> parser_;
     http::response<http::string_body> response_;
     bool busy_ = false; // a request is being handled or answered
     std::atomic<bool> waiting_{false};
@@ -519,6 +532,27 @@ void http_server::start() {
 }
 
 std::uint16_t http_server::port() const { return impl_->bound_port; }
+
+std::optional<http_response> http_server::respond(std::string_view request_bytes) const {
+    // What http::async_read does with a connection's bytes, with all of
+    // them already received and the end of the stream after them.
+    request_parser parser;
+    set_limits(parser);
+    parser.eager(true);
+    beast::error_code ec;
+    while (!parser.is_done()) {
+        auto used = parser.put(net::buffer(request_bytes.data(), request_bytes.size()), ec);
+        request_bytes.remove_prefix(used);
+        if (ec == http::error::need_more) ec = {};
+        if (ec) return refused_request_response(ec);
+        if (used == 0 && !parser.is_done()) { // needs bytes past the end: the peer closed
+            if (!parser.got_some()) return std::nullopt;
+            parser.put_eof(ec);
+            if (ec || !parser.is_done()) return refused_request_response(ec ? ec : http::error::partial_message);
+        }
+    }
+    return impl_->handle(parser.get());
+}
 
 void http_server::stop() {
     auto& s = *impl_;

@@ -611,10 +611,14 @@ void activity_generator::emit_bad(item& out) {
     case reason::account_closed:
         r.account_closed_date = business_date_.plus_days(-static_cast<std::int32_t>(rng_.below(400)));
         break;
-    case reason::fractional_not_allowed:
-        r.quantity = decimal::from_units(rng_.between(0, 100)) + decimal::from_scaled(rng_.between(1, 999), 3);
+    case reason::fractional_not_allowed: {
+        // The operands of + are unsequenced: draw in a fixed order (the one
+        // GCC used for the committed sample files), or clang draws otherwise.
+        const auto thousandths = rng_.between(1, 999);
+        r.quantity = decimal::from_units(rng_.between(0, 100)) + decimal::from_scaled(thousandths, 3);
         price_trade(r, c, true);
         break;
+    }
     case reason::below_min_transfer:
         r = base_record(a, "XFRO");
         r.intracct_eligible_type = "J";

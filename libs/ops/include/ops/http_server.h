@@ -114,6 +114,14 @@ public:
     std::uint16_t port() const;
     void stop();
 
+    // The answer the server gives to `request_bytes` read from a connection
+    // that then closes, without a socket (for the fuzz target and tests):
+    // the same parser, limits, routes and handlers as a connection's first
+    // request; bytes after that request are ignored. nullopt where a
+    // connection gets no answer (the bytes end before a request does).
+    // Safe before start(); thread-safe as the handlers are.
+    std::optional<http_response> respond(std::string_view request_bytes) const;
+
 private:
     struct impl;
     std::unique_ptr<impl> impl_;

@@ -1,0 +1,4 @@
+!
+control
+END_OF_DAY
+2024-03-04
