@@ -48,6 +48,8 @@ constexpr int partitions = 3;
 const std::string sample_dir = POSD_SAMPLE_DIR;
 
 using test_support::temp_dir;
+using real_broker::bootstrap_servers;
+using real_broker::unique_name;
 
 bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit = 90s) {
     const auto deadline = std::chrono::steady_clock::now() + limit;

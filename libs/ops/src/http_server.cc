@@ -551,7 +551,8 @@ std::optional<http_response> http_server::respond(std::string_view request_bytes
             if (ec || !parser.is_done()) return refused_request_response(ec ? ec : http::error::partial_message);
         }
     }
-    return impl_->handle(parser.get());
+    std::string_view route; // respond() counts nothing: it serves no connection
+    return impl_->handle(parser.get(), route);
 }
 
 void http_server::stop() {
