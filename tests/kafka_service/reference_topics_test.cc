@@ -228,8 +228,8 @@ TEST_CASE("a price change re-values its positions, live and after a restart that
     http.stop();
 }
 
-TEST_CASE("the fx-rates topic: upserts keyed CCY/BASE, tombstones, bad rates skipped; a currency without a rate is "
-          "rejected until one arrives") {
+TEST_CASE("the fx-rates topic: upserts keyed CCY/BASE, tombstones, bad rates skipped, and a currency without a "
+          "rate is rejected until one arrives") {
     fixture f;
     const refdata_load_result produced = produce_reference_dir(sample_dir, f.kafka, f.reference);
     REQUIRE(produced.problems.empty());

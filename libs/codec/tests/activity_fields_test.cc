@@ -393,8 +393,8 @@ TEST_CASE("currency: absent means the account's base currency, else three letter
         r.currency = bad;
         check_reject(r, reason::bad_field, "currency");
     }
-    r.currency = ""; // empty means absent: USD
-    CHECK(activity(build_record(r)).currency == "USD");
+    r.currency = ""; // empty means absent: the account's base currency
+    CHECK(activity(build_record(r)).currency.empty());
 }
 
 TEST_CASE("dates are strict YYYY-MM-DD and settle on or after trade") {

@@ -768,7 +768,7 @@ TEST_CASE("amounts of different currencies are never added together") {
     }
 }
 
-TEST_CASE("a record without a currency is in the account's base currency; base currency is configurable") {
+TEST_CASE("a record without a currency is in the account's base currency, which is configurable") {
     fixture f;
     f.config.base_currency = "EUR";
     f.ref.upsert(model::fx_rate{"USD", "EUR", d("0.9"), f.now});

@@ -118,7 +118,7 @@ TEST_CASE("the table agrees with the engine's limits and describes every key", "
         CHECK(s.description.find('\n') == std::string_view::npos);
         CHECK_FALSE(s.key.starts_with("kafka."));
     }
-    CHECK(keys.size() == 35);
+    CHECK(keys.size() == 36);
 }
 
 TEST_CASE("precedence: defaults < file < environment < flags", "[config]") {
