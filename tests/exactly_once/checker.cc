@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <librdkafka/rdkafkacpp.h>
+#include <openssl/evp.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -56,6 +57,18 @@ std::int64_t parse_offset(std::string_view word, std::size_t line) {
     if (ec != std::errc() || end != word.data() + word.size() || v < 0)
         throw checker_error(fmt::format("schedule line {}: '{}' is not an offset", line, word));
     return v;
+}
+
+// Lower-case hex SHA-256, as sha256sum prints it: the checker's own, not
+// posd's, to check a cut dead letter against the original bytes.
+std::string sha256_hex(std::string_view bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+        throw checker_error("SHA-256 failed");
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) out += fmt::format("{:02x}", digest[i]);
+    return out;
 }
 
 } // namespace
@@ -1090,9 +1103,21 @@ private:
                 if (r.key.value_or("") != want.key)
                     violation("dlq", "activity.dlq {}/{} (activity {}/{}): key '{}', the original '{}'", tp, r.offset,
                               sp, so, r.key.value_or(""), want.key);
-                if (r.value.value_or("") != want.value)
+                const std::string got = r.value.value_or("");
+                if (const auto cut = header("original.value.bytes")) {
+                    // Over the dead-letter cap: a prefix of the original,
+                    // with the original's size and SHA-256 (README.md).
+                    if (*cut != std::to_string(want.value.size()) ||
+                        header("original.value.sha256") != sha256_hex(want.value) || got.size() >= want.value.size() ||
+                        want.value.compare(0, got.size(), got) != 0)
+                        violation("dlq",
+                                  "activity.dlq {}/{} (activity {}/{}): a cut value that is not a prefix of the "
+                                  "original with its size and SHA-256",
+                                  tp, r.offset, sp, so);
+                } else if (got != want.value) {
                     violation("dlq", "activity.dlq {}/{} (activity {}/{}): the value is not the original bytes", tp,
                               r.offset, sp, so);
+                }
             }
         }
         for (const auto& [src, want] : expected_dead_letters_)
