@@ -237,14 +237,16 @@ for ((rep = 1; rep <= repetitions; rep++)); do
     rss[$rep,$sys]=$r
     say "rep $rep $sys: $w cpu_s=$c peak_rss_mib=$r"
     echo "{\"rep\":$rep,\"system\":\"$sys\",\"phase\":\"throughput\",\"records\":$inputs,\"accounts\":$accounts,\"cpu_s\":$c,\"peak_rss_mib\":$r,\"wait\":$w}" >>"$results"
+    # every system's outputs (read_committed): posd's are the null processor's profile
+    topics=""
+    for t in "${out_topics[@]}"; do topics+="${topics:+,}$p$t"; done
+    tools topic-stats --bootstrap "$bootstrap" --topics "$topics" | sed "s/^$p/$sys-/" >"$work/${p}outputs.txt"
+    say "rep $rep $sys outputs (topic count key_bytes value_bytes header_bytes):"
+    sed 's/^/peer:   /' "$work/${p}outputs.txt" >&2
+    awk -v rep="$rep" -v n="$inputs" -v sys="$sys" '{ printf "{\"rep\":%d,\"system\":\"%s\",\"phase\":\"outputs\",\"topic\":\"%s\",\"count\":%d,\"key_bytes\":%d,\"value_bytes\":%d,\"header_bytes\":%d,\"per_input\":%.4f,\"bytes_per_message\":%.1f}\n", rep, sys, substr($1, length(sys) + 2), $2, $3, $4, $5, $2 / n, $2 ? ($3 + $4 + $5) / $2 : 0 }' "$work/${p}outputs.txt" >>"$results"
     if [[ $sys == posd ]]; then
-      topics=""
-      for t in "${out_topics[@]}"; do topics+="${topics:+,}$p$t"; done
-      tools topic-stats --bootstrap "$bootstrap" --topics "$topics" | sed "s/^$p/posd-/" >"$profile"
+      cp "$work/${p}outputs.txt" "$profile"
       profile_inputs=$inputs
-      say "rep $rep posd outputs (topic count key_bytes value_bytes header_bytes):"
-      sed 's/^/peer:   /' "$profile" >&2
-      awk -v rep="$rep" -v n="$inputs" '{ printf "{\"rep\":%d,\"system\":\"posd\",\"phase\":\"outputs\",\"topic\":\"%s\",\"count\":%d,\"key_bytes\":%d,\"value_bytes\":%d,\"header_bytes\":%d,\"per_input\":%.4f,\"bytes_per_message\":%.1f}\n", rep, substr($1, 6), $2, $3, $4, $5, $2 / n, $2 ? ($3 + $4 + $5) / $2 : 0 }' "$profile" >>"$results"
     fi
 
     # latency
