@@ -95,13 +95,14 @@ command -v java >/dev/null || die "java not found (Debian: apt-get install openj
 
 # --- the Java part ------------------------------------------------------------
 say "building bench/peer (Maven; jars in ~/.m2)"
+build_log=$(mktemp /tmp/posd-peer-mvn.XXXXXX)
 if ! (cd "$here" && mvn -B -q -Dstyle.color=never package dependency:build-classpath \
-       -Dmdep.outputFile=target/classpath >target-build.log 2>&1); then
-  cat "$here/target-build.log" >&2
-  rm -f "$here/target-build.log"
+       -Dmdep.outputFile=target/classpath >"$build_log" 2>&1); then
+  cat "$build_log" >&2
+  rm -f "$build_log"
   die "the Maven build failed"
 fi
-rm -f "$here/target-build.log"
+rm -f "$build_log"
 cp="$here/target/classes:$(<"$here/target/classpath")"
 jvm=(java -Xmx1g -XX:+UseG1GC -cp "$cp")
 tools() { "${jvm[@]}" posd.peer.Tools "$@"; }
