@@ -299,4 +299,4 @@ for ((rep = 1; rep <= repetitions; rep++)); do
   echo
 done
 failed=0
-say "raw results: $results"
+((keep)) && say "raw results: $results"
