@@ -299,4 +299,4 @@ for ((rep = 1; rep <= repetitions; rep++)); do
   echo
 done
 failed=0
-((keep)) && say "raw results: $results"
+if ((keep)); then say "raw results: $results"; fi
