@@ -523,7 +523,7 @@ int main(int argc, char** argv) {
         for (std::string* t : {&reference.bookkeeping_rules, &reference.products, &reference.securities,
                                &reference.margin_rules, &reference.prices, &reference.fx_rates})
             *t = run + "." + *t;
-        const auto specs = service::service_topic_specs(s.topics, reference, partitions, 1);
+        const auto specs = outputs::topic_specs(s.topics, reference, partitions, 1);
         stream::create_topics(s.kafka, specs, std::chrono::seconds(60));
     }
     for (const auto& [k, v] : o.kafka) s.kafka[k] = v;

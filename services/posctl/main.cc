@@ -9,7 +9,7 @@
 #include "posctl/query.h"
 #include "posctl/tail.h"
 
-#include "embedded.h" // service_topic_specs
+#include "outputs/topics.h"
 #include "ops/log.h"
 #include "stream/admin.h"
 
@@ -173,7 +173,7 @@ int create_topics(const std::vector<std::string>& args) {
     if (!bootstrap.empty()) kafka["bootstrap.servers"] = bootstrap;
     if (kafka["bootstrap.servers"].empty()) throw usage_error("--bootstrap-servers is required");
     if (partitions < 1 || replication < 1) throw usage_error("--partitions and --replication-factor must be >= 1");
-    const auto specs = service::service_topic_specs({}, {}, partitions, replication);
+    const auto specs = outputs::topic_specs({}, {}, partitions, replication);
     for (const auto& made : stream::create_topics(kafka, specs, std::chrono::seconds(60)))
         fmt::print("{} {}\n", made.name, made.created ? "created" : "exists");
     return 0;

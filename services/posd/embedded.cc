@@ -5,6 +5,7 @@
 #include "codec/json_encode.h"
 #include "model/keys.h"
 #include "ops/http_server.h"
+#include "outputs/produce.h"
 #include "ops/json_text.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
@@ -66,99 +67,10 @@ void raise_open_files_limit() {
 
 } // namespace
 
-std::vector<stream::topic_spec> service_topic_specs(const topic_names& topics, const reference_topics& reference,
-                                                   int partitions, int replication_factor) {
-    std::vector<stream::topic_spec> out;
-    for (const std::string* t :
-         {&topics.activity, &topics.position_updated, &topics.market_value, &topics.margin_updated, &topics.dead_letter})
-        out.push_back({*t, partitions, replication_factor, {}});
-    for (const std::string* t : {&topics.changelog, &reference.bookkeeping_rules, &reference.products,
-                                 &reference.securities, &reference.margin_rules, &reference.prices,
-                                 &reference.fx_rates})
-        out.push_back({*t, partitions, replication_factor, {{"cleanup.policy", "compact"}}});
-    return out;
-}
-
 void create_service_topics(stream::embedded_cluster& cluster, const topic_names& topics, int partitions,
                            const reference_topics& reference) {
-    for (const stream::topic_spec& t : service_topic_specs(topics, reference, partitions, 1))
+    for (const stream::topic_spec& t : outputs::topic_specs(topics, reference, partitions, 1))
         cluster.create_topic(t.name, t.partitions);
-}
-
-topic_names service_topics(const ops::config& c) {
-    topic_names t;
-    t.activity = c.topics.activity;
-    t.position_updated = c.topics.position_updated;
-    t.market_value = c.topics.market_value;
-    t.margin_updated = c.topics.margin_updated;
-    t.dead_letter = c.topics.dead_letter;
-    t.changelog = c.topics.changelog;
-    return t;
-}
-
-reference_topics reference_topics_of(const ops::config& c) {
-    reference_topics t;
-    t.bookkeeping_rules = c.topics.refdata_bookkeeping_rules;
-    t.products = c.topics.refdata_products;
-    t.securities = c.topics.refdata_securities;
-    t.margin_rules = c.topics.refdata_margin_rules;
-    t.prices = c.topics.prices;
-    t.fx_rates = c.topics.fx_rates;
-    return t;
-}
-
-std::int32_t partitions_of(RdKafka::Handle& client, const std::string& topic) {
-    std::string err;
-    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&client, topic, nullptr, err));
-    if (!handle) throw std::runtime_error("topic " + topic + ": " + err);
-    RdKafka::Metadata* md = nullptr;
-    if (client.metadata(false, handle.get(), &md, 30'000) != RdKafka::ERR_NO_ERROR || !md ||
-        md->topics()->empty() || md->topics()->front()->partitions()->empty()) {
-        delete md;
-        throw std::runtime_error("no metadata for topic " + topic);
-    }
-    const auto n = static_cast<std::int32_t>(md->topics()->front()->partitions()->size());
-    delete md;
-    return n;
-}
-
-// Produces every line of `path` to the activity topic, keyed by the record's
-// account key (what a producer would send; undecodable lines get an empty
-// key and are rejected by posd). A control record (END_OF_DAY) goes to every
-// partition, as the end-of-day job sends it. Returns the number of records
-// produced.
-std::vector<std::int32_t> activity_partitions(const model::decoded_record& record, std::int32_t partitions) {
-    if (!std::holds_alternative<model::control_record>(record)) return {RdKafka::Topic::PARTITION_UA};
-    std::vector<std::int32_t> all(static_cast<std::size_t>(partitions));
-    for (std::int32_t p = 0; p < partitions; ++p) all[static_cast<std::size_t>(p)] = p;
-    return all;
-}
-
-std::uint64_t produce_activity_file(const std::string& path, const std::string& bootstrap, const std::string& topic) {
-    return produce_activity_file(path, std::map<std::string, std::string>{{"bootstrap.servers", bootstrap}}, topic);
-}
-
-std::uint64_t produce_activity_file(const std::string& path, const std::map<std::string, std::string>& kafka,
-                                    const std::string& topic) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error(fmt::format("cannot open activity file {}", path));
-    auto producer = stream::make_producer(kafka);
-    const std::int32_t partitions = partitions_of(*producer, topic);
-    codec::decoder decoder;
-    std::string line;
-    std::uint64_t n = 0;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        std::string key;
-        const model::decoded_record d = decoder.decode(line, codec::content_type::json);
-        if (const auto* a = std::get_if<model::activity_record>(&d)) key = a->account().value();
-        for (std::int32_t p : activity_partitions(d, partitions)) {
-            stream::produce_message(*producer, {topic, p, key, line, {}});
-            ++n;
-        }
-    }
-    if (producer->flush(30'000) != RdKafka::ERR_NO_ERROR) throw std::runtime_error("flush of the activity file failed");
-    return n;
 }
 
 namespace {
@@ -190,8 +102,8 @@ int run_service(const ops::config& cfg, const engine::engine_config& config) {
     std::signal(SIGPIPE, SIG_IGN);
     raise_open_files_limit();
     kafka_service_settings s;
-    s.topics = service_topics(cfg);
-    const reference_topics reference = reference_topics_of(cfg);
+    s.topics = outputs::topic_names_of(cfg);
+    const reference_topics reference = outputs::reference_topics_of(cfg);
     s.kafka = cfg.kafka;
     std::unique_ptr<stream::embedded_cluster> cluster;
     const bool embedded = !s.kafka.contains("bootstrap.servers");
@@ -250,12 +162,12 @@ int run_service(const ops::config& cfg, const engine::engine_config& config) {
 
     std::uint64_t produced = 0;
     if (!cfg.replay_file.empty()) {
-        produced = produce_activity_file(cfg.replay_file, s.kafka, s.topics.activity);
+        produced = outputs::produce_activity_file(cfg.replay_file, s.kafka, s.topics.activity);
         ops::log_info("activity file produced",
                       {{"file", cfg.replay_file}, {"records", produced}, {"topic", s.topics.activity}});
     }
 
-    const std::int32_t partition_count = partitions_of(*stream::make_producer(s.kafka), s.topics.activity);
+    const std::int32_t partition_count = stream::partitions_of(*stream::make_producer(s.kafka), s.topics.activity);
     // The HTTP server first: its bound port makes the advertised address
     // the consumer's client.id carries (README.md, "HTTP").
     partition_view view;

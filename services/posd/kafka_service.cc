@@ -2,13 +2,12 @@
 
 #include "codec/dead_letter.h"
 #include "codec/decoder.h"
-#include "codec/json_encode.h"
-#include "embedded.h" // partitions_of
 #include "engine/engine.h"
 #include "model/keys.h"
 #include "model/reason.h"
 #include "ops/log.h"
-#include "routing.h"
+#include "outputs/encode.h"
+#include "outputs/routing.h"
 #include "stream/admin.h"
 #include "stream/recovery.h"
 
@@ -194,7 +193,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     void rebalance(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err, std::vector<RdKafka::TopicPartition*>& parts) {
         if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
             set_ready(false);
-            activity_partition_count = partitions_of(*c, settings.topics.activity);
+            activity_partition_count = stream::partitions_of(*c, settings.topics.activity);
             for (RdKafka::TopicPartition* tp : parts) tp->set_offset(assign(tp->partition()));
             if (auto e = std::unique_ptr<RdKafka::Error>(c->incremental_assign(parts)))
                 throw std::runtime_error("incremental_assign: " + e->str());
@@ -453,7 +452,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             const std::optional<std::string> type = header(*m, "content-type");
             in.decoded = decoder.decode(in.value, codec::content_type_from_header(
                                                       type ? std::optional<std::string_view>(*type) : std::nullopt));
-            if (auto wrong = partition_check(in.decoded, in.key, st.partition, activity_partition_count))
+            if (auto wrong = outputs::partition_check(in.decoded, in.key, st.partition, activity_partition_count))
                 in.decoded = std::move(*wrong);
             records.push_back(std::move(in));
         }
@@ -574,25 +573,10 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         std::vector<store::outbox_message> outbox;
         outbox.reserve(ws.events.size());
         for (const auto& e : ws.events) {
-            store::outbox_message m;
-            m.partition = -1;
-            m.topic = topic_of(e, settings.topics);
-            if (const auto* d = std::get_if<model::dead_letter>(&e)) {
-                codec::dead_letter_message dl = codec::encode_dead_letter(*d, settings.topics.activity,
-                                                                          source_content_type(st, d->offset));
-                m.key = std::move(dl.key);
-                m.value = std::move(dl.value);
-                m.headers = std::move(dl.headers);
-            } else {
-                m.key = codec::event_key(e);
-                std::visit(
-                    [&](const auto& ev) {
-                        if constexpr (!std::is_same_v<std::decay_t<decltype(ev)>, model::dead_letter>)
-                            codec::encode_json(ev, m.value);
-                    },
-                    e);
-            }
-            outbox.push_back(std::move(m));
+            const auto* d = std::get_if<model::dead_letter>(&e);
+            stream::kafka_message m =
+                outputs::encode(e, settings.topics, d ? source_content_type(st, d->offset) : std::nullopt);
+            outbox.push_back({std::move(m.topic), -1, std::move(m.key), std::move(m.value), false, std::move(m.headers)});
         }
         const std::string batch_id =
             fmt::format("{}-{}-{}-{}", settings.instance_id, incarnation, st.partition, ++st.batch_sequence);

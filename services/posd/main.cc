@@ -33,7 +33,7 @@ int replay(const ops::config& c, const engine::engine_config& config) {
     const auto loaded = service::load_reference_dir(c.refdata_dir, decoder, refdata);
     for (const auto& p : loaded.problems) ops::log_warn("reference file line skipped", {{"problem", p}});
     ops::log_info("reference files loaded", {{"dir", c.refdata_dir}, {"records", loaded.loaded}});
-    const auto r = service::replay_file(c.replay_file, config, refdata, service::service_topics(c),
+    const auto r = service::replay_file(c.replay_file, config, refdata, outputs::topic_names_of(c),
                                         c.batch_records_max, c.replay_print_events ? stdout : nullptr);
     ops::log_info("replayed", {{"file", c.replay_file},
                                {"records_in", r.counts.records_in},

@@ -26,6 +26,7 @@
 
 #include "engine/reference_data.h"
 #include "ops/metrics.h"
+#include "outputs/topics.h"
 
 #include <chrono>
 #include <cstdint>
@@ -37,14 +38,7 @@
 
 namespace posd::service {
 
-struct reference_topics {
-    std::string bookkeeping_rules = "refdata.bookkeeping-rules";
-    std::string products = "refdata.products";
-    std::string securities = "refdata.securities";
-    std::string margin_rules = "refdata.margin-rules";
-    std::string prices = "prices";
-    std::string fx_rates = "fx-rates";
-};
+using outputs::reference_topics;
 
 struct reference_counts {
     std::uint64_t applied = 0;  // upserts and erases

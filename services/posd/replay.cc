@@ -1,10 +1,10 @@
 #include "replay.h"
 
 #include "codec/decoder.h"
-#include "codec/json_encode.h"
 #include "engine/engine.h"
 #include "engine/memory_state.h"
 #include "model/keys.h"
+#include "outputs/encode.h"
 
 #include <fmt/format.h>
 
@@ -22,41 +22,21 @@ std::string key_of(const model::decoded_record& d) {
     return {};
 }
 
+// Each event as the service would produce it (outputs::encode); a dead
+// letter's headers follow its value, tab-separated.
 void write_events(const engine::write_set& ws, const topic_names& topics, std::FILE* out, replay_result& result) {
-    std::string value;
     for (const auto& e : ws.events) {
-        value.clear();
+        stream::kafka_message m = outputs::encode(e, topics);
         if (const auto* d = std::get_if<model::dead_letter>(&e)) {
-            value = d->value;
-            for (auto& [k, v] : codec::dead_letter_headers(*d, topics.activity)) value += fmt::format("\t{}={}", k, v);
+            for (auto& [k, v] : m.headers) m.value += fmt::format("\t{}={}", k, v);
             ++result.rejected_by_reason[std::string(model::reason_code(d->reject.reason))];
-        } else {
-            std::visit(
-                [&](const auto& ev) {
-                    if constexpr (!std::is_same_v<std::decay_t<decltype(ev)>, model::dead_letter>)
-                        codec::encode_json(ev, value);
-                },
-                e);
         }
-        const std::string& topic = topic_of(e, topics);
-        ++result.outputs_by_topic[topic];
-        if (out) fmt::print(out, "{}\t{}\t{}\n", topic, codec::event_key(e), value);
+        ++result.outputs_by_topic[m.topic];
+        if (out) fmt::print(out, "{}\t{}\t{}\n", m.topic, m.key, m.value);
     }
 }
 
 } // namespace
-
-const std::string& topic_of(const model::output_event& event, const topic_names& topics) {
-    return std::visit(
-        [&](const auto& ev) -> const std::string& {
-            using T = std::decay_t<decltype(ev)>;
-            if constexpr (std::is_same_v<T, model::position_updated>) return topics.position_updated;
-            else if constexpr (std::is_same_v<T, model::market_value_event>) return topics.market_value;
-            else if constexpr (std::is_same_v<T, model::margin_updated>) return topics.margin_updated;
-            else return topics.dead_letter;
-        },
-        event);
-}
 
 replay_result replay_file(const std::string& path, const engine::engine_config& config,
                           const engine::reference_data& refdata, const topic_names& topics,

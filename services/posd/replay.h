@@ -9,6 +9,7 @@
 #include "engine/reference_data.h"
 #include "engine/state.h"
 #include "model/events.h"
+#include "outputs/topics.h"
 
 #include <cstdio>
 #include <map>
@@ -16,17 +17,7 @@
 
 namespace posd::service {
 
-struct topic_names {
-    std::string activity = "activity";
-    std::string position_updated = "position.updated";
-    std::string market_value = "market-value";
-    std::string margin_updated = "margin.updated";
-    std::string dead_letter = "activity.dlq";
-    std::string changelog = "posd.changelog"; // the Kafka service's state changelog
-};
-
-// The topic an output event goes to.
-const std::string& topic_of(const model::output_event& event, const topic_names& topics);
+using outputs::topic_names;
 
 struct replay_result {
     engine::batch_counts counts;

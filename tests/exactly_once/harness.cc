@@ -20,6 +20,7 @@
 
 #include "codec/decoder.h"
 #include "embedded.h"
+#include "outputs/routing.h"
 #include "posctl/produce.h"
 #include "refdata_files.h"
 #include "stream/admin.h"
@@ -454,7 +455,7 @@ int run(const options& o) {
     const std::map<std::string, std::string> kafka{{"bootstrap.servers", b.bootstrap}};
     const service::topic_names topics;
     const service::reference_topics reference;
-    stream::create_topics(kafka, service::service_topic_specs(topics, reference, o.partitions, 1), 60s);
+    stream::create_topics(kafka, outputs::topic_specs(topics, reference, o.partitions, 1), 60s);
 
     // The workload and its reference data.
     workload::workload_config cfg;
@@ -472,7 +473,7 @@ int run(const options& o) {
     const auto loaded = service::produce_reference_dir((work / "refdata").string(), kafka, reference);
     if (!loaded.problems.empty()) throw std::runtime_error("reference data: " + loaded.problems.front());
     auto producer = stream::make_producer(kafka);
-    const int price_partitions = o.partitions; // service_topic_specs gives every topic the same count
+    const int price_partitions = o.partitions; // outputs::topic_specs gives every topic the same count
     const std::vector<std::int64_t> prices_initial = end_offsets(*producer, reference.prices, price_partitions);
     say("{} reference records produced", loaded.loaded);
 
@@ -521,7 +522,7 @@ int run(const options& o) {
                 it.value, codec::content_type_from_header(it.content_type.empty()
                                                               ? std::nullopt
                                                               : std::optional<std::string_view>(it.content_type)));
-            for (std::int32_t p : service::activity_partitions(d, o.partitions)) {
+            for (std::int32_t p : outputs::activity_partitions(d, o.partitions)) {
                 stream::produce_message(*producer, {topics.activity, p, it.key, it.value, headers});
                 ++produced;
             }

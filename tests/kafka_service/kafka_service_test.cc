@@ -4,6 +4,7 @@
 // that is what these tests check.
 
 #include "embedded.h"
+#include "outputs/produce.h"
 #include "exposition.h"
 #include "kafka_service.h"
 #include "refdata_files.h"
@@ -58,7 +59,7 @@ struct fixture {
     }
 
     std::uint64_t produce_sample() {
-        return produce_activity_file(sample_dir + "/activity.jsonl", cluster.bootstrap_servers(),
+        return outputs::produce_activity_file(sample_dir + "/activity.jsonl", cluster.bootstrap_servers(),
                                      settings.topics.activity);
     }
 

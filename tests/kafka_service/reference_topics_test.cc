@@ -2,6 +2,7 @@
 // re-valuation by posd's Kafka service, on the embedded mock cluster.
 
 #include "embedded.h"
+#include "outputs/produce.h"
 #include "exposition.h"
 #include "kafka_service.h"
 #include "reference_tables.h"
@@ -156,7 +157,7 @@ TEST_CASE("a price change re-values its positions, live and after a restart that
     fixture f;
     REQUIRE(produce_reference_dir(sample_dir, f.kafka, f.reference).problems.empty());
     const std::uint64_t produced =
-        produce_activity_file(sample_dir + "/activity.jsonl", f.kafka, kafka_service_settings{}.topics.activity);
+        outputs::produce_activity_file(sample_dir + "/activity.jsonl", f.kafka, kafka_service_settings{}.topics.activity);
     auto store = open_store(f.dir / "db");
     {
         instance first(f, *store);

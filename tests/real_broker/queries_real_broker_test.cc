@@ -10,6 +10,7 @@
 //     the new owner says (no stale 200).
 
 #include "embedded.h"
+#include "outputs/produce.h"
 #include "kafka_service.h"
 #include "queries.h"
 #include "query_http_client.h"
@@ -117,7 +118,7 @@ TEST_CASE("two instances: each answers every account by its owner, and after one
     s.group_id = stem + ".group";
     s.consumer_kafka["session.timeout.ms"] = "10000";
     std::vector<stream::topic_spec> specs;
-    for (const stream::topic_spec& t : service_topic_specs(s.topics, {}, partitions, 1))
+    for (const stream::topic_spec& t : outputs::topic_specs(s.topics, {}, partitions, 1))
         if (t.name.starts_with(stem)) specs.push_back(t); // not the reference topics: data comes from files
     stream::create_topics(s.kafka, specs, 60s);
 
@@ -138,7 +139,7 @@ TEST_CASE("two instances: each answers every account by its owner, and after one
         return b->assigned() > 0 && a->assigned() + b->assigned() == partitions && a->service->ready() &&
                b->service->ready();
     }));
-    const std::uint64_t produced = produce_activity_file(sample_dir + "/activity.jsonl", s.kafka, s.topics.activity);
+    const std::uint64_t produced = outputs::produce_activity_file(sample_dir + "/activity.jsonl", s.kafka, s.topics.activity);
     REQUIRE(wait_for([&] {
         return a->service->counts().records.records_in + b->service->counts().records.records_in >= produced;
     }));

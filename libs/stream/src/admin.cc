@@ -214,4 +214,19 @@ std::vector<group_member> describe_group(RdKafka::Handle& client, const std::str
     return out;
 }
 
+std::int32_t partitions_of(RdKafka::Handle& client, const std::string& topic) {
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&client, topic, nullptr, err));
+    if (!handle) throw kafka_error("topic " + topic + ": " + err);
+    RdKafka::Metadata* md = nullptr;
+    if (client.metadata(false, handle.get(), &md, 30'000) != RdKafka::ERR_NO_ERROR || !md ||
+        md->topics()->empty() || md->topics()->front()->partitions()->empty()) {
+        delete md;
+        throw kafka_error("no metadata for topic " + topic);
+    }
+    const auto n = static_cast<std::int32_t>(md->topics()->front()->partitions()->size());
+    delete md;
+    return n;
+}
+
 } // namespace posd::stream

@@ -2,7 +2,9 @@
 
 #include "codec/decoder.h"
 #include "codec/json_encode.h"
-#include "embedded.h" // posd::service::produce_activity_file, partitions_of
+#include "outputs/produce.h"
+#include "outputs/routing.h"
+#include "stream/admin.h"
 #include "stream/batch_publisher.h"
 #include "workload/generator.h"
 
@@ -21,7 +23,7 @@ namespace posd::posctl {
 
 namespace {
 
-// Routed as posd's producers route it (service::activity_partitions): a
+// Routed as posd's producers route it (outputs::activity_partitions): a
 // generated control item goes to every partition only when it decodes as a
 // control record. (The generator also makes a START_OF_DAY control that posd
 // rejects; like any other rejected line it is sent once, keyed.)
@@ -53,7 +55,7 @@ void write_lines(const std::filesystem::path& path, const std::vector<T>& record
 produce_result produce_file(const produce_options& o) {
     produce_result r;
     const auto t0 = std::chrono::steady_clock::now();
-    r.messages = service::produce_activity_file(o.file, o.kafka, o.topic);
+    r.messages = outputs::produce_activity_file(o.file, o.kafka, o.topic);
     r.records = r.messages;
     r.seconds = seconds_since(t0);
     return r;
@@ -65,7 +67,7 @@ produce_result produce_generated(const produce_options& o, const std::atomic<boo
 
     auto producer = stream::make_producer(o.kafka);
     produce_result r;
-    r.partitions = service::partitions_of(*producer, o.topic);
+    r.partitions = stream::partitions_of(*producer, o.topic);
     codec::decoder decoder;
     pacer pace(o.rate);
     workload::item it;
@@ -91,7 +93,7 @@ produce_result produce_generated(const produce_options& o, const std::atomic<boo
         m.headers.clear();
         if (!it.content_type.empty()) m.headers.emplace_back("content-type", it.content_type);
         const auto partitions = it.kind == workload::item_kind::control
-                                    ? service::activity_partitions(decode_item(decoder, it), r.partitions)
+                                    ? outputs::activity_partitions(decode_item(decoder, it), r.partitions)
                                     : std::vector<std::int32_t>{RdKafka::Topic::PARTITION_UA};
         if (partitions.size() > 1 || partitions.front() != RdKafka::Topic::PARTITION_UA) ++r.end_of_days;
         for (std::int32_t p : partitions) send(p);

@@ -62,4 +62,8 @@ struct group_member {
 std::vector<group_member> describe_group(RdKafka::Handle& client, const std::string& group,
                                          std::chrono::milliseconds timeout);
 
+// The number of partitions of `topic`, from the metadata `client` (any
+// producer or consumer) fetches. Throws kafka_error when it has none.
+std::int32_t partitions_of(RdKafka::Handle& client, const std::string& topic);
+
 } // namespace posd::stream

@@ -1,10 +1,10 @@
-#include "routing.h"
+#include "outputs/routing.h"
 
 #include "store/partitioner.h"
 
 #include <fmt/format.h>
 
-namespace posd::service {
+namespace posd::outputs {
 
 std::optional<model::reject> partition_check(const model::decoded_record& record, std::string_view key,
                                              std::int32_t partition, std::int32_t partitions) {
@@ -20,4 +20,11 @@ std::optional<model::reject> partition_check(const model::decoded_record& record
                     expected, partitions, partition)};
 }
 
-} // namespace posd::service
+std::vector<std::int32_t> activity_partitions(const model::decoded_record& record, std::int32_t partitions) {
+    if (!std::holds_alternative<model::control_record>(record)) return {-1};
+    std::vector<std::int32_t> all(static_cast<std::size_t>(partitions));
+    for (std::int32_t p = 0; p < partitions; ++p) all[static_cast<std::size_t>(p)] = p;
+    return all;
+}
+
+} // namespace posd::outputs
