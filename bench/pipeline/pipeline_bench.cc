@@ -73,7 +73,9 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 using namespace posd;
@@ -92,6 +94,12 @@ struct options {
     std::uint64_t prefill_positions = 0;
     std::uint64_t block_cache_mib = 64; // posd's state.block-cache-mb default
     std::map<std::string, std::string> kafka; // --kafka KEY=VALUE: librdkafka settings of the service
+    // Latency mode (--latency-rate N, real broker only): records produced at
+    // N records/s for warmup + measure seconds while the service runs; a
+    // read_committed reader of position.updated times each record.
+    std::uint64_t latency_rate = 0;
+    std::uint64_t latency_seconds = 30;
+    std::uint64_t warmup_seconds = 5;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -99,7 +107,7 @@ struct options {
                  "pipeline_bench: %s\nusage: pipeline_bench [--records N] [--accounts N] [--partitions N] "
                  "[--batch N] [--batch-wait-ms N] [--seed N] [--mode transactional|at-least-once] "
                  "[--bootstrap-servers HOST:PORT] [--prefill-positions N] [--block-cache-mib N] "
-                 "[--kafka KEY=VALUE]...\n",
+                 "[--kafka KEY=VALUE]... [--latency-rate N [--latency-seconds N] [--warmup-seconds N]]\n",
                  why.c_str());
     std::exit(2);
 }
@@ -125,6 +133,9 @@ options parse(int argc, char** argv) {
         else if (f == "--seed") o.seed = num();
         else if (f == "--prefill-positions") o.prefill_positions = num();
         else if (f == "--block-cache-mib") o.block_cache_mib = num();
+        else if (f == "--latency-rate") o.latency_rate = num();
+        else if (f == "--latency-seconds") o.latency_seconds = num();
+        else if (f == "--warmup-seconds") o.warmup_seconds = num();
         else if (f == "--bootstrap-servers") o.bootstrap_servers = v;
         else if (f == "--kafka") {
             const auto eq = v.find('=');
@@ -139,8 +150,13 @@ options parse(int argc, char** argv) {
     }
     if (o.records == 0 || o.partitions == 0 || o.partitions > 1024 || o.batch == 0 ||
         o.batch > limits::batch_records_max || o.accounts < 100 || o.batch_wait_ms > 60'000 ||
-        o.block_cache_mib == 0 || o.block_cache_mib > 1024 * 1024)
+        o.block_cache_mib == 0 || o.block_cache_mib > 1024 * 1024 || o.latency_rate > 1'000'000 ||
+        o.latency_seconds == 0 || o.latency_seconds > 3'600 || o.warmup_seconds > 3'600)
         usage("bad value");
+    if (o.latency_rate > 0 && o.bootstrap_servers.empty())
+        usage("--latency-rate needs --bootstrap-servers (the mock has no read_committed)");
+    if (o.latency_rate > 0 && o.prefill_positions > 0) usage("--latency-rate and --prefill-positions do not mix");
+    if (o.latency_rate > 0) o.records = o.latency_rate * (o.latency_seconds + o.warmup_seconds);
     return o;
 }
 
@@ -407,6 +423,168 @@ std::string mode_name(stream::delivery_mode m) {
     return m == stream::delivery_mode::transactional ? "transactional" : "at-least-once";
 }
 
+
+// The activity ids of a position.updated value (`"activityIds":["A","B"]`;
+// posd writes ids as plain JSON strings). Empty when the field is absent.
+std::vector<std::string_view> activity_ids_of(std::string_view json) {
+    std::vector<std::string_view> ids;
+    constexpr std::string_view field = "\"activityIds\":[";
+    std::size_t at = json.find(field);
+    if (at == std::string_view::npos) return ids;
+    at += field.size();
+    while (at < json.size() && json[at] != ']') {
+        if (json[at] != '"') {
+            ++at;
+            continue;
+        }
+        const std::size_t end = json.find('"', at + 1);
+        if (end == std::string_view::npos) break;
+        ids.push_back(json.substr(at + 1, end - at - 1));
+        at = end + 1;
+    }
+    return ids;
+}
+
+double percentile_ms(std::vector<double>& sorted_ms, double q) {
+    if (sorted_ms.empty()) return 0;
+    const auto i = static_cast<std::size_t>(q * static_cast<double>(sorted_ms.size() - 1) + 0.5);
+    return sorted_ms[std::min(i, sorted_ms.size() - 1)];
+}
+
+struct latency_result {
+    std::uint64_t produced = 0;
+    double offered_records_per_s = 0;
+    std::uint64_t measured = 0;       // records after the warm-up seen in position.updated
+    std::uint64_t expected_unseen = 0; // measured-window ids never seen (rejects, duplicates, lost)
+    double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0, mean_ms = 0;
+};
+
+// Latency mode: the service runs on its own thread; once every partition is
+// assigned and recovered, `items` are produced at `rate` records/s (record i
+// at t0 + i / rate), and a read_committed consumer of position.updated notes
+// when each activity id first appears. A record's latency is that moment
+// minus the moment it was handed to the producer (one steady clock, one
+// process). Records of the first `warmup` seconds are not measured.
+latency_result run_latency(const options& o, const std::vector<workload::item>& items,
+                           service::kafka_service& svc, const service::kafka_service_settings& s,
+                           std::string& failure) {
+    using clock = std::chrono::steady_clock;
+    const auto epoch = clock::now();
+    auto now_us = [&] { return std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - epoch).count(); };
+    std::unordered_map<std::string_view, std::size_t> index_of;
+    index_of.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i)
+        if (!items[i].activity_id.empty()) index_of.emplace(items[i].activity_id, i); // a duplicate keeps the first
+    std::vector<std::atomic<std::int64_t>> sent_us(items.size());
+    std::vector<std::int64_t> seen_us(items.size(), -1);
+    for (auto& t : sent_us) t.store(-1);
+
+    std::atomic<bool> stop_service{false}, stop_reader{false}, failed{false};
+    std::mutex failure_mutex;
+    auto fail = [&](std::string what) {
+        std::lock_guard lock(failure_mutex);
+        if (!failed.exchange(true)) failure = std::move(what);
+    };
+    std::thread service_thread([&] {
+        try {
+            svc.run(stop_service);
+        } catch (const std::exception& e) {
+            fail(e.what());
+        }
+    });
+    const auto deadline = clock::now() + std::chrono::seconds(120);
+    while (!failed.load() && clock::now() < deadline &&
+           !(svc.ready() && svc.counts().partitions_assigned == o.partitions))
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::fprintf(stderr, "pipeline_bench: service ready (%llu partitions); producing %zu records at %llu/s\n",
+                 static_cast<unsigned long long>(svc.counts().partitions_assigned), items.size(),
+                 static_cast<unsigned long long>(o.latency_rate));
+
+    std::atomic<std::uint64_t> events{0};
+    std::thread reader_thread([&] {
+        auto props = s.kafka;
+        props["group.id"] = s.group_id + ".latency-reader";
+        props["isolation.level"] = "read_committed";
+        props["enable.auto.commit"] = "false";
+        props["fetch.wait.max.ms"] = "5"; // the reader must not add its own wait to the figure
+        auto conf = stream::make_conf(props);
+        std::string err;
+        std::unique_ptr<RdKafka::KafkaConsumer> reader(RdKafka::KafkaConsumer::create(conf.get(), err));
+        if (!reader) {
+            fail("latency reader: " + err);
+            return;
+        }
+        std::vector<RdKafka::TopicPartition*> parts;
+        for (std::int32_t p = 0; p < static_cast<std::int32_t>(o.partitions); ++p)
+            parts.push_back(RdKafka::TopicPartition::create(s.topics.position_updated, p,
+                                                            RdKafka::Topic::OFFSET_BEGINNING));
+        reader->assign(parts);
+        RdKafka::TopicPartition::destroy(parts);
+        while (!stop_reader.load()) {
+            std::unique_ptr<RdKafka::Message> m(reader->consume(20));
+            if (m->err() != RdKafka::ERR_NO_ERROR || !m->payload()) continue;
+            const std::int64_t t = now_us();
+            ++events;
+            for (std::string_view id :
+                 activity_ids_of(std::string_view(static_cast<const char*>(m->payload()), m->len()))) {
+                const auto it = index_of.find(id);
+                if (it != index_of.end() && seen_us[it->second] < 0) seen_us[it->second] = t;
+            }
+        }
+        reader->close();
+    });
+
+    auto producer = stream::make_producer({{"bootstrap.servers", s.kafka.at("bootstrap.servers")}, {"linger.ms", "0"}});
+    const auto t0 = clock::now();
+    const double period_us = 1e6 / static_cast<double>(o.latency_rate);
+    for (std::size_t i = 0; i < items.size() && !failed.load(); ++i) {
+        const auto due = t0 + std::chrono::microseconds(static_cast<std::int64_t>(static_cast<double>(i) * period_us));
+        std::this_thread::sleep_until(due);
+        sent_us[i].store(now_us());
+        stream::produce_message(*producer, {s.topics.activity, RdKafka::Topic::PARTITION_UA, items[i].key,
+                                            items[i].value, {}});
+        producer->poll(0);
+    }
+    producer->flush(30'000);
+    latency_result r;
+    r.produced = items.size();
+    r.offered_records_per_s = static_cast<double>(items.size()) / seconds_since(t0);
+    // Until every record is accounted for by the service and the reader has
+    // had a moment to see the last transaction (or 60 s).
+    const auto wait_until = clock::now() + std::chrono::seconds(60);
+    while (!failed.load() && clock::now() < wait_until && svc.counts().records.records_in < items.size())
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    stop_reader = true;
+    reader_thread.join();
+    stop_service = true;
+    service_thread.join();
+
+    const std::size_t first_measured = static_cast<std::size_t>(o.latency_rate * o.warmup_seconds);
+    std::vector<double> ms;
+    for (std::size_t i = first_measured; i < items.size(); ++i) {
+        const auto it = index_of.find(items[i].activity_id);
+        if (it == index_of.end() || it->second != i) continue; // no id, or a duplicate
+        if (seen_us[i] < 0) {
+            ++r.expected_unseen;
+            continue;
+        }
+        ms.push_back(static_cast<double>(seen_us[i] - sent_us[i].load()) / 1000.0);
+    }
+    std::sort(ms.begin(), ms.end());
+    r.measured = ms.size();
+    r.p50_ms = percentile_ms(ms, 0.50);
+    r.p90_ms = percentile_ms(ms, 0.90);
+    r.p99_ms = percentile_ms(ms, 0.99);
+    r.max_ms = ms.empty() ? 0 : ms.back();
+    double sum = 0;
+    for (double x : ms) sum += x;
+    r.mean_ms = ms.empty() ? 0 : sum / static_cast<double>(ms.size());
+    std::fprintf(stderr, "pipeline_bench: %llu position.updated events read\n",
+                 static_cast<unsigned long long>(events.load()));
+    return r;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -532,6 +710,42 @@ int main(int argc, char** argv) {
     s.batch_wait_max = std::chrono::milliseconds(o.batch_wait_ms);
     ops::service_metrics metrics;
     s.metrics = &metrics;
+
+    if (o.latency_rate > 0) {
+        so.changelog_topic = s.topics.changelog;
+        auto store = store::rocks_store::open(so);
+        std::string failure;
+        latency_result r;
+        {
+            service::kafka_service svc(s, config, ref, *store);
+            r = run_latency(o, items, svc, s, failure);
+            const service::service_counts c = svc.counts();
+            const histogram_figures batch_h = figures_of(metrics.batch_seconds());
+            const histogram_figures commit_h = figures_of(metrics.transaction_commit_seconds());
+            std::string out = fmt::format(
+                "{{\"bench\":\"pipeline-latency\",\"cluster\":\"broker\",\"mode\":\"{}\",\"partitions\":{},"
+                "\"accounts\":{},\"batch_max_records\":{},\"batch_wait_max_ms\":{},\"seed\":{},"
+                "\"offered_records_per_s\":{:.0f},\"warmup_s\":{},\"measured_s\":{},\"produced\":{},"
+                "\"measured\":{},\"unseen\":{},\"latency_ms\":{{\"p50\":{:.1f},\"p90\":{:.1f},\"p99\":{:.1f},"
+                "\"max\":{:.1f},\"mean\":{:.1f}}},\"records_in\":{},\"batches\":{},\"mean_records_per_batch\":{:.1f},"
+                "\"batch_ms\":{},\"publish_commit_ms\":{}",
+                mode_name(o.mode), o.partitions, o.accounts, o.batch, o.batch_wait_ms, o.seed,
+                r.offered_records_per_s, o.warmup_seconds, o.latency_seconds, r.produced, r.measured,
+                r.expected_unseen, r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms, r.mean_ms, c.records.records_in, c.batches,
+                c.batches ? static_cast<double>(c.records.records_in) / static_cast<double>(c.batches) : 0.0,
+                ms_json(batch_h), ms_json(commit_h));
+            if (!failure.empty()) {
+                std::string text;
+                for (char ch : failure) text += ch == '"' || ch == '\\' ? '\'' : ch;
+                out += fmt::format(",\"failure\":\"{}\"", text);
+            }
+            out += "}\n";
+            std::fputs(out.c_str(), stdout);
+        }
+        store.reset();
+        std::filesystem::remove_all(state_dir);
+        return failure.empty() && r.measured > 0 ? 0 : 1;
+    }
 
     double produce_s = 0;
     {

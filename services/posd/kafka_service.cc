@@ -26,6 +26,29 @@ namespace posd::service {
 
 namespace {
 
+// How long the loop waits for input when nothing is pending: a record that
+// arrives ends the wait at once, so this only paces the reference-data
+// poll and the republish attempts.
+constexpr std::chrono::milliseconds idle_poll{10};
+
+// posd's librdkafka defaults for its transactional producer (README.md,
+// "Latency"); a kafka.* setting wins.
+const std::map<std::string, std::string>& producer_defaults() {
+    static const std::map<std::string, std::string> defaults{
+        // How long a transaction of a dead instance can hold up the new
+        // owner of its partitions (KIP-447; Kafka Streams' EOS default).
+        {"transaction.timeout.ms", "10000"},
+        // The coordinator answers the first AddPartitionsToTxn or
+        // AddOffsetsToTxn of a transaction that follows the previous one
+        // closely with CONCURRENT_TRANSACTIONS until that one's markers
+        // are written; librdkafka retries after retry.backoff.ms (100 ms),
+        // a floor under every transaction of an idle input. The Java
+        // producer uses 20 ms for exactly this retry (KAFKA-5477).
+        {"retry.backoff.ms", "20"},
+    };
+    return defaults;
+}
+
 timestamp now_ms() {
     return timestamp{std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
@@ -49,28 +72,34 @@ std::optional<std::int64_t> kafka_timestamp_ms(const RdKafka::Message& m) {
 
 } // namespace
 
-// One assigned partition: its engine, its publisher and its pending records.
+// One assigned partition: its engine and its pending records.
 struct partition_state {
     std::int32_t partition = 0;
     std::unique_ptr<engine::partition_engine> engine;
-    std::unique_ptr<stream::batch_publisher> publisher;
     std::vector<std::unique_ptr<RdKafka::Message>> pending;
-    std::chrono::steady_clock::time_point first_pending{};
     std::uint64_t batch_sequence = 0;
     // Cusips whose price or security changed and are not re-valued here
     // yet, and when the first of them arrived.
     std::set<std::string> revalue_pending;
     std::chrono::steady_clock::time_point first_revalue_pending{};
-    // Set when the last batch is in RocksDB but its transaction failed (a
-    // rebalance changed the group's generation, say): nothing more of the
-    // partition is applied until the stored outbox is published.
-    std::optional<std::chrono::steady_clock::time_point> unpublished_since;
-    std::chrono::steady_clock::time_point next_publish_attempt{};
+    // Set when the partition's last batch is in RocksDB but the transaction
+    // of its flush cycle failed (a rebalance changed the group's generation,
+    // say): nothing more is applied until the stored outboxes are published.
+    bool unpublished = false;
     // Set at an input gap with input.gap=stop: nothing more is applied.
     bool stopped = false;
     // The Kafka timestamps (ms) of the unpublished batch's input records,
     // for the end-to-end latency once its transaction commits.
     std::vector<std::int64_t> unpublished_timestamps_ms;
+};
+
+// One partition's batch of a flush cycle: applied, then committed to RocksDB
+// with its own batch id and outbox, then published with the cycle's others.
+struct cycle_batch {
+    partition_state* st = nullptr;
+    engine::write_set ws;
+    std::vector<std::int64_t> timestamps_ms; // the input records' Kafka timestamps
+    std::chrono::steady_clock::duration work{}; // decode, apply, encode and RocksDB commit (posd_batch_seconds)
 };
 
 struct kafka_service::impl : RdKafka::RebalanceCb {
@@ -91,7 +120,16 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     std::chrono::steady_clock::time_point next_sample{}; // refdata poll, lag and state size
     const std::atomic<bool>* stop = nullptr;              // run()'s, for long restores
     std::int32_t activity_partition_count = 0;            // the murmur2 modulus, read at each assignment
-    std::map<std::string, std::string> producer_kafka;    // settings.kafka + the limits read from the broker
+    std::map<std::string, std::string> producer_kafka;    // settings.kafka + posd's producer defaults and limits
+    // The instance's one producer (transactional: one transactional.id per
+    // instance, exactly-once v2), created and initialised in start().
+    std::unique_ptr<stream::batch_publisher> publisher;
+    // When the partitions marked unpublished were first left unpublished,
+    // and when to try publishing them again.
+    std::optional<std::chrono::steady_clock::time_point> unpublished_since;
+    std::chrono::steady_clock::time_point next_publish_attempt{};
+    // When the oldest record of the pending (not yet applied) ones arrived.
+    std::chrono::steady_clock::time_point first_pending{};
 
     impl(kafka_service_settings s, const engine::engine_config& c, const engine::reference_data& r,
          store::rocks_store& st, std::atomic<bool>& rd)
@@ -112,6 +150,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     ~impl() override {
         if (settings.view) settings.view->clear(); // run() ended by an exception
         for (auto& [p, st] : partitions) st.pending.clear(); // messages die before the consumer
+        publisher.reset();
         if (consumer) consumer->close();
     }
 
@@ -136,6 +175,12 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             throw std::runtime_error("rebalance_cb: " + err);
         consumer.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
         if (!consumer) throw std::runtime_error("cannot create the consumer: " + err);
+        // One producer for every partition this instance will own; its
+        // init_transactions fences this instance's previous incarnation and
+        // aborts the transaction it left open (README.md).
+        publisher = std::make_unique<stream::batch_publisher>(producer_kafka, transactional_id(), settings.mode,
+                                                              *consumer);
+        publisher->init(settings.kafka_timeout);
         if (RdKafka::ErrorCode e = consumer->subscribe({settings.topics.activity}); e != RdKafka::ERR_NO_ERROR)
             throw std::runtime_error("subscribe to " + settings.topics.activity + ": " + RdKafka::err2str(e));
         // Ready means no assigned partition is being recovered: true with
@@ -153,6 +198,9 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
     void set_producer_limits() {
         producer_kafka = settings.kafka;
         if (settings.mode == stream::delivery_mode::at_least_once) return;
+        // posd's producer defaults (services/posd/README.md, "Latency");
+        // kafka.* settings win.
+        for (const auto& [k, v] : producer_defaults()) producer_kafka.try_emplace(k, v);
         const std::vector<std::string> outputs{settings.topics.position_updated, settings.topics.market_value,
                                                settings.topics.margin_updated, settings.topics.dead_letter,
                                                settings.topics.changelog};
@@ -177,6 +225,22 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         ops::log_info("producer limits", {{"message.max.bytes", producer_kafka["message.max.bytes"]},
                                           {"batch.size", producer_kafka["batch.size"]},
                                           {"smallest_topic_max_message_bytes", smallest}});
+    }
+
+    // <group.id>.<instance.id>: stable across restarts of this instance, so
+    // that its restart fences its previous incarnation.
+    std::string transactional_id() const { return fmt::format("{}.{}", settings.group_id, settings.instance_id); }
+
+    // How long the committed-offset read of a newly assigned partition may
+    // wait: a read_committed OffsetFetch waits while another instance's
+    // transaction holds offsets of the group (KIP-447 require_stable), and a
+    // dead instance's transaction ends only when the coordinator aborts it:
+    // transaction.timeout.ms plus up to the broker's 10 s abort scan.
+    std::chrono::milliseconds committed_offset_timeout() const {
+        std::chrono::milliseconds transaction{60'000}; // librdkafka's default
+        if (const auto it = producer_kafka.find("transaction.timeout.ms"); it != producer_kafka.end())
+            transaction = std::chrono::milliseconds(std::stoll(it->second));
+        return std::max(settings.kafka_timeout, transaction + std::chrono::seconds(15));
     }
 
     // ---- assignment and recovery (README.md, "The exactly-once protocol") ----
@@ -232,14 +296,12 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         partition_state st;
         st.partition = p;
         st.engine = std::make_unique<engine::partition_engine>(p, config, refdata);
-        st.publisher = std::make_unique<stream::batch_publisher>(
-            producer_kafka, fmt::format("{}.{}.{}", settings.group_id, settings.topics.activity, p), settings.mode,
-            *consumer);
-        st.publisher->init(settings.kafka_timeout); // fences the previous owner
         if (settings.metrics) settings.metrics->restore_progress_ratio(p).Set(0);
 
+        // read_committed: waits while a transaction of another instance
+        // (a zombie, or one that died) holds offsets of this partition.
         const auto committed =
-            stream::fetch_committed(*consumer, settings.topics.activity, p, settings.kafka_timeout);
+            stream::fetch_committed(*consumer, settings.topics.activity, p, committed_offset_timeout());
         auto meta = store.meta(p);
         const std::string local_batch = store.last_batch_id(p);
         const auto outbox_start = store.outbox_start_offset(p);
@@ -256,7 +318,11 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
                       {{"partition", p}, {"recovery", stream::to_string(d.action)}, {"why", d.why}});
         switch (d.action) {
         case stream::recovery_action::current: break;
-        case stream::recovery_action::republish_outbox: republish_outbox(st); break;
+        case stream::recovery_action::republish_outbox: {
+            partition_state* one[] = {&st};
+            republish(one);
+            break;
+        }
         case stream::recovery_action::restore:
             restore(p);
             meta = store.meta(p);
@@ -290,21 +356,25 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         return start;
     }
 
-    // Publishes the stored outbox of the partition's last batch again, with
-    // its offset and batch id (steps 3 done, 4 not).
-    void republish_outbox(partition_state& st) {
-        const std::int32_t p = st.partition;
-        const auto meta = store.meta(p);
-        if (!meta) throw std::runtime_error(fmt::format("partition {}: an outbox without meta", p));
-        const auto stored = store.outbox(p);
+    // Publishes the stored outboxes of the partitions' last batches again,
+    // each with its offset and batch id, in one transaction (step 3 done,
+    // step 4 not). Throws what the publisher throws.
+    void republish(std::span<partition_state* const> sts) {
         std::vector<stream::kafka_message> msgs;
-        msgs.reserve(stored.size());
-        for (const auto& m : stored) msgs.push_back({m.topic, m.partition, m.key, m.value, m.headers, m.null_value});
-        st.publisher->publish(msgs, settings.topics.activity, p, meta->next_offset, store.last_batch_id(p),
-                              settings.kafka_timeout);
+        std::vector<stream::partition_offset> offsets;
+        for (partition_state* st : sts) {
+            const std::int32_t p = st->partition;
+            const auto meta = store.meta(p);
+            if (!meta) throw std::runtime_error(fmt::format("partition {}: an outbox without meta", p));
+            for (auto& m : store.outbox(p))
+                msgs.push_back({std::move(m.topic), m.partition, std::move(m.key), std::move(m.value),
+                                std::move(m.headers), m.null_value});
+            offsets.push_back({p, meta->next_offset, store.last_batch_id(p)});
+        }
+        publisher->publish(msgs, settings.topics.activity, offsets, settings.kafka_timeout);
         count_outputs(msgs);
         std::lock_guard lock(counts_mutex);
-        ++totals.republished_batches;
+        totals.republished_batches += sts.size();
     }
 
     // posd_outputs_total: the messages of a committed transaction.
@@ -336,27 +406,38 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         settings.metrics->observe_end_to_end_latency(seconds);
     }
 
-    // After a failed transaction: republishes the outbox, at most every
-    // 200 ms. True when nothing is left unpublished. Throws when the batch
-    // stays unpublished for kafka_timeout (crash-only from there: the
-    // restart's recovery republishes it).
-    bool publish_pending(partition_state& st) {
-        if (!st.unpublished_since) return true;
+    // After a failed transaction: republishes the outboxes of every
+    // partition the failed cycles left unpublished, together, at most every
+    // 200 ms. True when nothing is left unpublished. Throws when they stay
+    // unpublished for kafka_timeout (crash-only from there: the restart's
+    // recovery republishes them).
+    bool publish_unpublished() {
+        if (!unpublished_since) return true;
+        std::vector<partition_state*> sts;
+        for (auto& [p, st] : partitions)
+            if (st.unpublished) sts.push_back(&st);
+        if (sts.empty()) { // revoked meanwhile: the new owners republish them
+            unpublished_since.reset();
+            return true;
+        }
         const auto now = std::chrono::steady_clock::now();
-        if (now < st.next_publish_attempt) return false;
+        if (now < next_publish_attempt) return false;
         try {
-            republish_outbox(st);
-            ops::log_info("batch republished", {{"partition", st.partition}});
-            st.unpublished_since.reset();
-            observe_end_to_end(st.unpublished_timestamps_ms);
-            st.unpublished_timestamps_ms.clear();
+            republish(sts);
+            ops::log_info("batches republished", {{"partitions", sts.size()}});
+            for (partition_state* st : sts) {
+                st->unpublished = false;
+                observe_end_to_end(st->unpublished_timestamps_ms);
+                st->unpublished_timestamps_ms.clear();
+            }
+            unpublished_since.reset();
             return true;
         } catch (const stream::kafka_error& e) {
             if (settings.metrics) settings.metrics->transaction_aborts().Increment();
-            if (now - *st.unpublished_since > settings.kafka_timeout)
-                throw std::runtime_error(fmt::format("partition {}: the last batch is unpublished since {} ms: {}",
-                                                     st.partition, settings.kafka_timeout.count(), e.what()));
-            st.next_publish_attempt = now + std::chrono::milliseconds(200);
+            if (now - *unpublished_since > settings.kafka_timeout)
+                throw std::runtime_error(fmt::format("{} partitions' last batches are unpublished since {} ms: {}",
+                                                     sts.size(), settings.kafka_timeout.count(), e.what()));
+            next_publish_attempt = now + std::chrono::milliseconds(200);
             return false;
         }
     }
@@ -428,23 +509,41 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         if (settings.view) settings.view->leave(p); // no query reads it from here on
         auto it = partitions.find(p);
         if (it == partitions.end()) return;
-        flush(it->second); // finish what was consumed before letting go
-        partitions.erase(it);
+        flush_cycle(); // finish what was consumed before letting go
+        partitions.erase(p);
         if (settings.metrics) settings.metrics->forget_partition(p);
     }
 
-    // ---- batches ----
+    // ---- flush cycles: batches of several partitions, one transaction ----
 
-    void flush(partition_state& st) {
-        if (st.stopped) st.pending.clear();
-        if (st.pending.empty() || !publish_pending(st)) return;
+    std::size_t pending_records() const {
+        std::size_t n = 0;
+        for (const auto& [p, st] : partitions) n += st.pending.size();
+        return n;
+    }
+
+    // Applies every partition's pending records, each partition's batch to
+    // its own RocksDB commit, and publishes them all in one transaction.
+    void flush_cycle() {
+        for (auto& [p, st] : partitions)
+            if (st.stopped) st.pending.clear();
+        if (pending_records() == 0 || !publish_unpublished()) return;
+        std::vector<cycle_batch> batches;
+        for (auto& [p, st] : partitions)
+            if (!st.pending.empty()) batches.push_back(apply_pending(st));
+        commit_cycle(batches);
+    }
+
+    // Decodes and applies the partition's pending records (step 1).
+    cycle_batch apply_pending(partition_state& st) {
         const auto started = std::chrono::steady_clock::now();
+        cycle_batch b;
+        b.st = &st;
         std::vector<engine::input_record> records;
         records.reserve(st.pending.size());
-        std::vector<std::int64_t> timestamps_ms;
-        timestamps_ms.reserve(st.pending.size());
+        b.timestamps_ms.reserve(st.pending.size());
         for (const auto& m : st.pending) {
-            if (const auto t = kafka_timestamp_ms(*m)) timestamps_ms.push_back(*t);
+            if (const auto t = kafka_timestamp_ms(*m)) b.timestamps_ms.push_back(*t);
             engine::input_record in;
             in.offset = m->offset();
             in.key = m->key() ? std::string_view(*m->key()) : std::string_view();
@@ -457,35 +556,138 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
             records.push_back(std::move(in));
         }
         const auto apply_started = std::chrono::steady_clock::now();
-        engine::write_set ws = st.engine->apply(store.partition(st.partition), records, now_ms());
-        const auto applied = std::chrono::steady_clock::now();
+        b.ws = st.engine->apply(store.partition(st.partition), records, now_ms());
         if (ops::service_metrics* mx = settings.metrics) {
             // The engine applies the batch at once: each record counts the
             // batch's engine time (RocksDB reads included) divided evenly.
             const std::size_t n = st.pending.size();
-            mx->observe_apply_latency(
-                std::chrono::duration<double>(applied - apply_started).count() / static_cast<double>(n), n);
+            mx->observe_apply_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - apply_started)
+                                              .count() /
+                                          static_cast<double>(n),
+                                      n);
         }
-        if (commit_and_publish(st, ws, started))
-            observe_end_to_end(timestamps_ms);
-        else
-            st.unpublished_timestamps_ms = std::move(timestamps_ms);
-        st.pending.clear();
+        b.work = std::chrono::steady_clock::now() - started;
+        return b;
     }
 
-    // Re-values the partition's pending cusips in one batch.
-    void revalue(partition_state& st) {
-        flush(st); // records consumed before the change go first
-        if (st.unpublished_since) return; // after the republish
-        const auto started = std::chrono::steady_clock::now();
-        const std::vector<std::string> cusips(st.revalue_pending.begin(), st.revalue_pending.end());
-        st.revalue_pending.clear();
-        engine::write_set ws = st.engine->revalue(store.partition(st.partition), cusips, now_ms());
-        commit_and_publish(st, ws, started);
-        ops::log_debug("re-valued", {{"partition", st.partition}, {"cusips", cusips.size()}});
+    // Re-values the pending cusips of `due` partitions, each in one batch,
+    // in one flush cycle of their own (after the records consumed before).
+    void revalue(std::span<partition_state* const> due) {
+        flush_cycle(); // records consumed before the change go first
+        if (unpublished_since) return; // after the republish
+        std::vector<cycle_batch> batches;
+        std::size_t cusip_count = 0;
+        for (partition_state* st : due) {
+            const std::vector<std::string> cusips(st->revalue_pending.begin(), st->revalue_pending.end());
+            st->revalue_pending.clear();
+            cusip_count += cusips.size();
+            const auto started = std::chrono::steady_clock::now();
+            cycle_batch b;
+            b.st = st;
+            b.ws = st->engine->revalue(store.partition(st->partition), cusips, now_ms());
+            b.work = std::chrono::steady_clock::now() - started;
+            batches.push_back(std::move(b));
+            ops::log_debug("re-valued", {{"partition", st->partition}, {"cusips", cusips.size()}});
+        }
+        commit_cycle(batches);
         std::lock_guard lock(counts_mutex);
-        ++totals.revalue_batches;
-        totals.cusips_revalued += cusips.size();
+        totals.revalue_batches += due.size();
+        totals.cusips_revalued += cusip_count;
+    }
+
+    // Encodes a write set's events as the outbox's Kafka messages (step 2).
+    std::vector<store::outbox_message> outbox_of(const partition_state& st, const engine::write_set& ws) const {
+        std::vector<store::outbox_message> outbox;
+        outbox.reserve(ws.events.size());
+        for (const auto& e : ws.events) {
+            const auto* d = std::get_if<model::dead_letter>(&e);
+            stream::kafka_message m =
+                outputs::encode(e, settings.topics, d ? source_content_type(st, d->offset) : std::nullopt);
+            outbox.push_back({std::move(m.topic), -1, std::move(m.key), std::move(m.value), false, std::move(m.headers)});
+        }
+        return outbox;
+    }
+
+    // Steps 2-4 of the protocol for one flush cycle: each partition's batch
+    // encoded and committed to RocksDB with its own batch id and outbox,
+    // then one Kafka transaction with every batch's messages and every
+    // partition's offset and batch id. When the transaction fails, every
+    // partition of the cycle is unpublished: nothing more is applied until
+    // publish_unpublished() has published their stored outboxes.
+    void commit_cycle(std::vector<cycle_batch>& batches) {
+        if (batches.empty()) return;
+        std::vector<stream::kafka_message> msgs;
+        std::vector<stream::partition_offset> offsets;
+        offsets.reserve(batches.size());
+        for (cycle_batch& b : batches) {
+            partition_state& st = *b.st;
+            const auto started = std::chrono::steady_clock::now();
+            // Every change read so far is re-valued here once none is pending.
+            if (settings.tables && st.revalue_pending.empty()) b.ws.meta.revalued_through = settings.tables->marks();
+            std::vector<store::outbox_message> outbox = outbox_of(st, b.ws);
+            std::string batch_id =
+                fmt::format("{}-{}-{}-{}", settings.instance_id, incarnation, st.partition, ++st.batch_sequence);
+            std::vector<store::changelog_record> log;
+            store.commit(b.ws, outbox, &log, batch_id);
+            for (auto& m : outbox)
+                msgs.push_back({std::move(m.topic), m.partition, std::move(m.key), std::move(m.value),
+                                std::move(m.headers), false});
+            for (auto& r : log)
+                msgs.push_back({settings.topics.changelog, st.partition, std::move(r.key), r.value.value_or(""), {},
+                                !r.value.has_value()});
+            offsets.push_back({st.partition, b.ws.meta.next_offset, std::move(batch_id)});
+            set_business_date(st.partition, b.ws.meta);
+            st.pending.clear();
+            b.work += std::chrono::steady_clock::now() - started;
+        }
+        const auto stored = std::chrono::steady_clock::now();
+        bool committed = true;
+        try {
+            publisher->publish(msgs, settings.topics.activity, offsets, settings.kafka_timeout);
+            count_outputs(msgs);
+        } catch (const stream::kafka_error& e) {
+            committed = false;
+            if (settings.metrics) settings.metrics->transaction_aborts().Increment();
+            // Aborted; every batch of the cycle is in RocksDB with its outbox
+            // (a crash between steps 3 and 4, without the crash): publish
+            // them again before applying anything more. A fenced publisher
+            // throws fenced_error instead, which ends the service.
+            ops::log_warn("transaction failed; republishing the cycle's batches",
+                          {{"partitions", batches.size()}, {"error", e.what()}});
+            for (cycle_batch& b : batches) {
+                b.st->unpublished = true;
+                b.st->unpublished_timestamps_ms = std::move(b.timestamps_ms);
+            }
+            unpublished_since = std::chrono::steady_clock::now();
+            next_publish_attempt = *unpublished_since + std::chrono::milliseconds(200);
+        }
+        if (committed)
+            for (const cycle_batch& b : batches) observe_end_to_end(b.timestamps_ms);
+        engine::batch_counts counts;
+        std::size_t outputs = 0;
+        for (const cycle_batch& b : batches) {
+            counts += b.ws.counts;
+            outputs += b.ws.events.size();
+        }
+        if (ops::service_metrics* mx = settings.metrics) {
+            using seconds = std::chrono::duration<double>;
+            const auto published = std::chrono::steady_clock::now();
+            for (const cycle_batch& b : batches) {
+                mx->records_consumed(b.st->partition).Increment(static_cast<double>(b.ws.counts.records_in));
+                mx->end_of_day_records_applied(b.st->partition).Increment(static_cast<double>(b.ws.counts.controls));
+                for (const auto& e : b.ws.events)
+                    if (const auto* d = std::get_if<model::dead_letter>(&e))
+                        mx->records_rejected(model::reason_code(d->reject.reason)).Increment();
+                mx->batch_seconds().Observe(seconds(b.work).count());
+            }
+            mx->records_applied().Increment(static_cast<double>(counts.applied));
+            mx->records_duplicate().Increment(static_cast<double>(counts.duplicates));
+            mx->transaction_commit_seconds().Observe(seconds(published - stored).count());
+        }
+        std::lock_guard lock(counts_mutex);
+        totals.records += counts;
+        totals.batches += batches.size();
+        totals.outputs += outputs;
     }
 
     // The content-type header of the pending record at `offset`, which a
@@ -534,7 +736,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         auto it = partitions.find(p);
         if (it == partitions.end() || it->second.stopped) return;
         partition_state& st = it->second;
-        flush(st);
+        flush_cycle();
         const auto meta = store.meta(p);
         const std::int64_t next = meta ? meta->next_offset : offset;
         std::int64_t low = 0, high = 0;
@@ -563,81 +765,6 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         set_ready(true);
     }
 
-    // Steps 2-4 of the protocol for one write set: encode, RocksDB, Kafka.
-    // True when the transaction committed; false when it was aborted (the
-    // batch is in RocksDB and waits to be published again).
-    bool commit_and_publish(partition_state& st, engine::write_set& ws, std::chrono::steady_clock::time_point started) {
-        // Every change read so far is re-valued here once none is pending.
-        if (settings.tables && st.revalue_pending.empty()) ws.meta.revalued_through = settings.tables->marks();
-
-        std::vector<store::outbox_message> outbox;
-        outbox.reserve(ws.events.size());
-        for (const auto& e : ws.events) {
-            const auto* d = std::get_if<model::dead_letter>(&e);
-            stream::kafka_message m =
-                outputs::encode(e, settings.topics, d ? source_content_type(st, d->offset) : std::nullopt);
-            outbox.push_back({std::move(m.topic), -1, std::move(m.key), std::move(m.value), false, std::move(m.headers)});
-        }
-        const std::string batch_id =
-            fmt::format("{}-{}-{}-{}", settings.instance_id, incarnation, st.partition, ++st.batch_sequence);
-        std::vector<store::changelog_record> log;
-        store.commit(ws, outbox, &log, batch_id);
-
-        std::vector<stream::kafka_message> msgs;
-        msgs.reserve(outbox.size() + log.size());
-        for (auto& m : outbox) msgs.push_back({std::move(m.topic), m.partition, std::move(m.key), std::move(m.value),
-                                               std::move(m.headers), false});
-        for (auto& r : log)
-            msgs.push_back({settings.topics.changelog, st.partition, std::move(r.key), r.value.value_or(""), {},
-                            !r.value.has_value()});
-        const auto stored = std::chrono::steady_clock::now();
-        set_business_date(st.partition, ws.meta);
-        bool committed = true;
-        try {
-            st.publisher->publish(msgs, settings.topics.activity, st.partition, ws.meta.next_offset, batch_id,
-                                  settings.kafka_timeout);
-            count_outputs(msgs);
-        } catch (const stream::kafka_error& e) {
-            committed = false;
-            if (settings.metrics) settings.metrics->transaction_aborts().Increment();
-            // Aborted; the batch is in RocksDB with its outbox (a crash
-            // between steps 3 and 4, without the crash): publish it again
-            // before applying anything more. A fenced publisher throws
-            // fenced_error instead, which ends the service.
-            ops::log_warn("transaction failed; republishing the batch",
-                          {{"partition", st.partition}, {"error", e.what()}});
-            st.unpublished_since = std::chrono::steady_clock::now();
-            st.next_publish_attempt = *st.unpublished_since + std::chrono::milliseconds(200);
-        }
-        if (ops::service_metrics* mx = settings.metrics) {
-            using seconds = std::chrono::duration<double>;
-            const auto published = std::chrono::steady_clock::now();
-            mx->records_consumed(st.partition).Increment(static_cast<double>(ws.counts.records_in));
-            mx->records_applied().Increment(static_cast<double>(ws.counts.applied));
-            mx->records_duplicate().Increment(static_cast<double>(ws.counts.duplicates));
-            mx->end_of_day_records_applied(st.partition).Increment(static_cast<double>(ws.counts.controls));
-            for (const auto& e : ws.events)
-                if (const auto* d = std::get_if<model::dead_letter>(&e))
-                    mx->records_rejected(model::reason_code(d->reject.reason)).Increment();
-            mx->batch_seconds().Observe(seconds(stored - started).count());
-            mx->transaction_commit_seconds().Observe(seconds(published - stored).count());
-        }
-        std::lock_guard lock(counts_mutex);
-        totals.records += ws.counts;
-        ++totals.batches;
-        totals.outputs += ws.events.size();
-        return committed;
-    }
-
-    void flush_due(bool all) {
-        const auto now = std::chrono::steady_clock::now();
-        for (auto& [p, st] : partitions) publish_pending(st);
-        for (auto& [p, st] : partitions)
-            if (!st.pending.empty() && (all || st.pending.size() >= settings.batch_records_max ||
-                                        now - st.first_pending >= settings.batch_wait_max))
-                flush(st);
-    }
-
     // Every 50 ms: new reference data (and the re-valuations it makes due),
     // the lag gauges and the state size.
     void sample() {
@@ -651,10 +778,12 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
                 if (st.revalue_pending.empty()) st.first_revalue_pending = now;
                 st.revalue_pending.insert(changed.begin(), changed.end());
             }
+            std::vector<partition_state*> due;
             for (auto& [p, st] : partitions)
                 if (!st.stopped && !st.revalue_pending.empty() &&
                     now - st.first_revalue_pending >= settings.revalue_coalesce)
-                    revalue(st);
+                    due.push_back(&st);
+            if (!due.empty()) revalue(due);
         }
         if (ops::service_metrics* mx = settings.metrics) {
             for (const auto& [p, st] : partitions) {
@@ -672,31 +801,56 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         }
     }
 
+    // One consumed message: a record joins its partition's pending ones.
+    void take(std::unique_ptr<RdKafka::Message> m) {
+        if (m->err() == RdKafka::ERR_NO_ERROR) {
+            auto it = partitions.find(m->partition());
+            if (it == partitions.end()) return;
+            if (pending_records() == 0) first_pending = std::chrono::steady_clock::now();
+            it->second.pending.push_back(std::move(m));
+        } else if (m->err() == RdKafka::ERR__AUTO_OFFSET_RESET) {
+            offset_out_of_range(m->partition(), m->offset());
+        } else if (m->err() != RdKafka::ERR__TIMED_OUT && m->err() != RdKafka::ERR__PARTITION_EOF) {
+            ops::log_warn("consumer", {{"error", m->errstr()}});
+        }
+    }
+
+    // Latency-aware batching (README.md, "Batches"): wait for input, take
+    // everything already consumed (up to batch.max-records), and flush at
+    // once — unless batch.max-wait-ms asks to wait for more. Records that
+    // arrive while a cycle commits form the next cycle, so batches grow only
+    // under load.
     void run(const std::atomic<bool>& stop_flag, const std::function<bool(const service_counts&)>& until) {
         stop = &stop_flag;
         start();
         while (!stop_flag.load()) {
-            std::unique_ptr<RdKafka::Message> m(consumer->consume(static_cast<int>(
-                std::max<std::int64_t>(1, settings.batch_wait_max.count()))));
-            if (callback_error) std::rethrow_exception(callback_error);
-            if (m->err() == RdKafka::ERR_NO_ERROR) {
-                auto it = partitions.find(m->partition());
-                if (it != partitions.end()) {
-                    partition_state& st = it->second;
-                    if (st.pending.empty()) st.first_pending = std::chrono::steady_clock::now();
-                    st.pending.push_back(std::move(m));
-                    if (st.pending.size() >= settings.batch_records_max) flush(st);
-                }
-            } else if (m->err() == RdKafka::ERR__AUTO_OFFSET_RESET) {
-                offset_out_of_range(m->partition(), m->offset());
-            } else if (m->err() != RdKafka::ERR__TIMED_OUT && m->err() != RdKafka::ERR__PARTITION_EOF) {
-                ops::log_warn("consumer", {{"error", m->errstr()}});
+            // Idle (or waiting to republish): wait for input. With records
+            // pending: only what is left of batch.max-wait-ms.
+            std::chrono::milliseconds wait = idle_poll;
+            if (pending_records() > 0 && !unpublished_since) {
+                const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - first_pending);
+                wait = std::clamp(settings.batch_wait_max - waited, std::chrono::milliseconds(0), idle_poll);
             }
-            flush_due(false);
+            take(std::unique_ptr<RdKafka::Message>(consumer->consume(static_cast<int>(wait.count()))));
+            if (callback_error) std::rethrow_exception(callback_error);
+            // Everything already consumed, without waiting.
+            while (pending_records() > 0 && pending_records() < settings.batch_records_max) {
+                std::unique_ptr<RdKafka::Message> m(consumer->consume(0));
+                if (callback_error) std::rethrow_exception(callback_error);
+                if (m->err() == RdKafka::ERR__TIMED_OUT) break;
+                take(std::move(m));
+            }
+            if (const std::size_t n = pending_records();
+                n >= settings.batch_records_max ||
+                (n > 0 && std::chrono::steady_clock::now() - first_pending >= settings.batch_wait_max))
+                flush_cycle();
+            else if (n == 0)
+                publish_unpublished();
             sample();
             if (until && until(counts())) break;
         }
-        flush_due(true);
+        flush_cycle();
         for (auto& [p, st] : partitions) st.pending.clear();
         consumer->close(); // leaves the group (revocation flushes nothing left)
         consumer.reset();

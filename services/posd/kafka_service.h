@@ -1,13 +1,16 @@
 #pragma once
 // kafka_service: posd over Kafka — the consumer group on the activity topic,
-// one engine per assigned partition over the RocksDB store, and the
-// exactly-once batch protocol of README.md (RocksDB WriteBatch with the
-// outbox, then the Kafka transaction or, on the mock cluster, produce +
-// offset commit).
+// one engine per assigned partition over the RocksDB store, one producer for
+// the instance, and the exactly-once protocol of README.md: flush cycles in
+// which every partition with pending records commits its batch to RocksDB
+// (WriteBatch with its outbox and batch id) and then all of them are
+// published in one Kafka transaction (or, on the mock cluster, produce +
+// flush + offset commit).
 //
-// Threading: run() is the only processing thread; partitions are applied
-// one batch at a time, each strictly in offset order. Rebalance callbacks
-// run on that thread (inside consume). counts() may be read from others.
+// Threading: run() is the only processing thread; it applies one flush
+// cycle at a time, each partition strictly in offset order. Rebalance
+// callbacks run on that thread (inside consume). counts() may be read from
+// others.
 
 #include "engine/config.h"
 #include "engine/reference_data.h"
@@ -37,8 +40,12 @@ struct kafka_service_settings {
     std::string group_id = "posd";
     std::string instance_id = "posd";
     stream::delivery_mode mode = stream::delivery_mode::transactional;
-    std::size_t batch_records_max = 500;
-    std::chrono::milliseconds batch_wait_max{5};
+    // A flush cycle takes at most batch_records_max records (over all
+    // partitions: one transaction), and its first record waits at most
+    // batch_wait_max for more once the input has gone quiet (0: flush as
+    // soon as what was consumed is taken; README.md, "Batches").
+    std::size_t batch_records_max = 2'000;
+    std::chrono::milliseconds batch_wait_max{0};
     std::chrono::milliseconds kafka_timeout{30'000};
     ops::service_metrics* metrics = nullptr; // optional; must outlive the service
     // The global reference tables, polled between batches; a price or
@@ -63,7 +70,7 @@ struct kafka_service_settings {
 
 struct service_counts {
     engine::batch_counts records;
-    std::uint64_t batches = 0;
+    std::uint64_t batches = 0;             // partition batches (a flush cycle has one per partition it applies)
     std::uint64_t outputs = 0;
     std::uint64_t republished_batches = 0;
     std::uint64_t restored_partitions = 0;

@@ -312,3 +312,176 @@ TEST_CASE("real broker: after a publish fails, the same publisher publishes the 
     CHECK(values_of(read_all(out, 0, "read_committed", 1)) == std::vector<std::string>{"good-1"});
     member->close();
 }
+
+// ---- exactly-once v2: one producer per instance, one transaction over several partitions ----
+
+TEST_CASE("real broker: one transaction commits the offsets of several partitions, each with its own batch id") {
+    const std::string in = unique_name("activity"), out = unique_name("out"), group = unique_name("posd");
+    create_topic(in, 3);
+    create_topic(out, 1);
+    for (std::int32_t p = 0; p < 3; ++p) produce_input(in, p, 4);
+    auto member = join_group(group, in, 12);
+    batch_publisher pub(kafka_properties(), unique_name("posd.instance"), delivery_mode::transactional, *member);
+    pub.init(timeout);
+    const std::vector<partition_offset> offsets{{0, 4, "i-1-0-1"}, {1, 2, "i-1-1-1"}, {2, 3, "i-1-2-1"}};
+    pub.publish(batch_of(out, {"p0", "p1", "p2"}), in, offsets, timeout);
+    for (const partition_offset& o : offsets) {
+        auto committed = fetch_committed(*member, in, o.partition, timeout);
+        INFO("partition " << o.partition);
+        REQUIRE(committed.has_value());
+        CHECK(committed->offset == o.next_offset);
+        CHECK(committed->metadata == o.batch_id);
+    }
+    // The next cycle has batches of two of the partitions only: the third's
+    // commit stays as it was.
+    pub.publish(batch_of(out, {"p0b", "p2b"}), in, std::vector<partition_offset>{{0, 4, "i-1-0-2"}, {2, 4, "i-1-2-2"}},
+                timeout);
+    CHECK(fetch_committed(*member, in, 0, timeout)->metadata == "i-1-0-2");
+    CHECK(fetch_committed(*member, in, 1, timeout)->metadata == "i-1-1-1");
+    CHECK(fetch_committed(*member, in, 2, timeout)->offset == 4);
+    CHECK(values_of(read_all(out, 0, "read_committed", 5)) == std::vector<std::string>{"p0", "p1", "p2", "p0b", "p2b"});
+    member->close();
+}
+
+// What the service does after a failed cycle: every partition of it is
+// unpublished, and the same messages and offsets are published again.
+TEST_CASE("real broker: a failed transaction over several partitions commits none of them, and its republish commits all") {
+    const std::string in = unique_name("activity"), out = unique_name("out"), group = unique_name("posd");
+    create_topic(in, 2);
+    create_topic(out, 1);
+    for (std::int32_t p = 0; p < 2; ++p) produce_input(in, p, 3);
+    auto member = join_group(group, in, 6);
+    batch_publisher pub(kafka_properties(), unique_name("posd.instance"), delivery_mode::transactional, *member);
+    pub.init(timeout);
+    pub.publish(batch_of(out, {"first"}), in, std::vector<partition_offset>{{0, 1, "b-0-1"}, {1, 1, "b-1-1"}},
+                timeout);
+
+    const std::vector<partition_offset> cycle{{0, 3, "b-0-2"}, {1, 3, "b-1-2"}};
+    auto bad = batch_of(out, {"lost-1", std::string(2 * 1024 * 1024, 'x')}); // refused: too large
+    CHECK_THROWS_AS(pub.publish(bad, in, cycle, timeout), kafka_error);
+    for (std::int32_t p = 0; p < 2; ++p) {
+        auto committed = fetch_committed(*member, in, p, timeout);
+        REQUIRE(committed.has_value());
+        CHECK(committed->offset == 1);
+        CHECK(committed->metadata == "b-" + std::to_string(p) + "-1");
+    }
+    pub.publish(batch_of(out, {"again-0", "again-1"}), in, cycle, timeout);
+    for (std::int32_t p = 0; p < 2; ++p) {
+        auto committed = fetch_committed(*member, in, p, timeout);
+        REQUIRE(committed.has_value());
+        CHECK(committed->offset == 3);
+        CHECK(committed->metadata == "b-" + std::to_string(p) + "-2");
+    }
+    CHECK(values_of(read_all(out, 0, "read_committed", 3)) == std::vector<std::string>{"first", "again-0", "again-1"});
+    member->close();
+}
+
+// A zombie: a member that stopped polling for longer than
+// max.poll.interval.ms is out of the group (librdkafka leaves the group and
+// forgets its member id). Its publisher must not commit, and a member of
+// the group takes over from the offset it committed before. On this path
+// librdkafka keeps the old generation, so the coordinator itself refuses
+// the offsets (UNKNOWN_MEMBER_ID) and the publisher's own guard (no member
+// id, or a lost assignment) is not what stops it here: the guard is for a
+// member left with generation -1 and no member id, which the coordinator
+// accepts from anyone (batch_publisher.cc); no test reaches that state.
+TEST_CASE("real broker: a member thrown out of its group cannot commit offsets through its publisher") {
+    const std::string in = unique_name("activity"), out = unique_name("out"), group = unique_name("posd");
+    create_topic(in, 1);
+    create_topic(out, 1);
+    produce_input(in, 0, 4);
+    auto zombie = make_consumer({{"group.id", group},
+                                 {"isolation.level", "read_committed"},
+                                 {"partition.assignment.strategy", "cooperative-sticky"},
+                                 {"session.timeout.ms", "6000"},
+                                 {"max.poll.interval.ms", "7000"}});
+    REQUIRE(zombie->subscribe({in}) == RdKafka::ERR_NO_ERROR);
+    std::size_t read = 0;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (read < 4) {
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        std::unique_ptr<RdKafka::Message> m(zombie->consume(100));
+        if (m->err() == RdKafka::ERR_NO_ERROR) ++read;
+    }
+    batch_publisher pub(kafka_properties(), unique_name("posd.zombie"), delivery_mode::transactional, *zombie);
+    pub.init(timeout);
+    pub.publish(batch_of(out, {"zombie-1"}), in, 0, 2, "zombie-1", timeout);
+
+    // It stops polling (paused, say) until the consumer leaves the group:
+    // librdkafka forgets its member id (and marks the assignment lost).
+    auto member_id = [&] {
+        char* id = rd_kafka_memberid(zombie->c_ptr());
+        std::string s = id ? id : "";
+        if (id) rd_kafka_mem_free(zombie->c_ptr(), id);
+        return s;
+    };
+    const auto paused = std::chrono::steady_clock::now();
+    while (!rd_kafka_assignment_lost(zombie->c_ptr()) && !member_id().empty()) {
+        REQUIRE(std::chrono::steady_clock::now() - paused < 30s);
+        std::this_thread::sleep_for(100ms);
+    }
+    INFO("assignment lost: " << rd_kafka_assignment_lost(zombie->c_ptr()) << ", member id '" << member_id() << "'");
+    try {
+        pub.publish(batch_of(out, {"zombie-2"}), in, 0, 4, "zombie-2", timeout);
+        FAIL("a member out of its group committed its offsets");
+    } catch (const kafka_error& e) {
+        SUCCEED("kafka_error: " << e.what());
+    }
+    // Nothing of it committed; a member of the group takes over.
+    auto member = join_group(group, in, 2);
+    auto committed = fetch_committed(*member, in, 0, timeout);
+    REQUIRE(committed.has_value());
+    CHECK(committed->offset == 2);
+    CHECK(committed->metadata == "zombie-1");
+    batch_publisher next(kafka_properties(), unique_name("posd.next"), delivery_mode::transactional, *member);
+    next.init(timeout);
+    next.publish(batch_of(out, {"next-1"}), in, 0, 4, "next-1", timeout);
+    CHECK(fetch_committed(*member, in, 0, timeout)->metadata == "next-1");
+    CHECK(values_of(read_all(out, 0, "read_committed", 2)) == std::vector<std::string>{"zombie-1", "next-1"});
+    zombie->close();
+    member->close();
+}
+
+// An instance that dies with a transaction open that holds offsets of a
+// partition: the partition's next owner has another transactional id, so
+// nothing fences it; its read_committed committed-offset read (OffsetFetch
+// with require_stable, KIP-447) waits until the coordinator aborts the
+// dead transaction (transaction.timeout.ms), and then sees the offset
+// before it. Without the wait the next owner could start from a stale
+// offset while the dead transaction might still commit.
+TEST_CASE("real broker: a dead instance's open transaction holds up the next owner's committed offset until it times out") {
+    const std::string in = unique_name("activity"), out = unique_name("out"), group = unique_name("posd");
+    create_topic(in, 1);
+    create_topic(out, 1);
+    produce_input(in, 0, 3);
+    auto member = join_group(group, in, 3);
+    {
+        batch_publisher before(kafka_properties(), unique_name("posd.before"), delivery_mode::transactional, *member);
+        before.init(timeout);
+        before.publish(batch_of(out, {"committed-1"}), in, 0, 1, "batch-1", timeout);
+    }
+    const auto transaction_timeout = 5s;
+    {
+        auto dying = make_producer({{"bootstrap.servers", bootstrap_servers()},
+                                    {"transactional.id", unique_name("posd.dead")},
+                                    {"transaction.timeout.ms", std::to_string(transaction_timeout.count() * 1000)}});
+        require_ok(dying->init_transactions(30'000), "init_transactions");
+        require_ok(dying->begin_transaction(), "begin_transaction");
+        for (const auto& m : batch_of(out, {"dead-1"})) produce_message(*dying, m);
+        std::vector<RdKafka::TopicPartition*> offsets{RdKafka::TopicPartition::create(in, 0, 3)};
+        std::unique_ptr<RdKafka::ConsumerGroupMetadata> group_metadata(member->groupMetadata());
+        require_ok(dying->send_offsets_to_transaction(offsets, group_metadata.get(), 30'000),
+                   "send_offsets_to_transaction");
+        RdKafka::TopicPartition::destroy(offsets);
+    } // dies: no commit, no abort
+    const auto died = std::chrono::steady_clock::now();
+    auto committed = fetch_committed(*member, in, 0, 60s);
+    const auto waited = std::chrono::steady_clock::now() - died;
+    REQUIRE(committed.has_value());
+    CHECK(committed->offset == 1);
+    CHECK(committed->metadata == "batch-1");
+    INFO("waited " << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms");
+    CHECK(waited >= transaction_timeout - 1s);
+    CHECK(values_of(read_all(out, 0, "read_committed", 1)) == std::vector<std::string>{"committed-1"});
+    member->close();
+}

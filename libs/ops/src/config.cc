@@ -143,9 +143,11 @@ const std::vector<setting_row>& rows() {
         count_row("state.write-buffer-mb", "16", 1, 64 * 1024, "RocksDB write buffer (memtable) size, MiB",
                   [](config& c, const parsed_value& v) { c.state_write_buffer_mb = v.number; }),
         count_row("batch.max-records", "2000", 1, limits::batch_records_max,
-                  "most records applied and committed in one batch (one transaction)",
+                  "most records applied and committed in one flush cycle (one transaction, over all partitions)",
                   [](config& c, const parsed_value& v) { c.batch_records_max = v.number; }),
-        count_row("batch.max-wait-ms", "5", 0, 60'000, "longest wait for a batch to fill before it is applied, ms",
+        count_row("batch.max-wait-ms", "0", 0, 60'000,
+                  "longest the first record of a flush cycle waits for more once the input is idle, ms "
+                  "(0: commit as soon as what was consumed is applied)",
                   [](config& c, const parsed_value& v) { c.batch_wait_max_ms = v.number; }),
         count_row("revalue.coalesce-ms", "200", 0, 3'600'000,
                   "price changes to one security within this window revalue its positions once, ms",

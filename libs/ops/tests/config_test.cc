@@ -81,7 +81,7 @@ TEST_CASE("defaults: every setting from the table and typed", "[config]") {
     CHECK(c.state_block_cache_mb == 64);
     CHECK(c.state_write_buffer_mb == 16);
     CHECK(c.batch_records_max == 2000);
-    CHECK(c.batch_wait_max_ms == 5);
+    CHECK(c.batch_wait_max_ms == 0);
     CHECK(c.revalue_coalesce_ms == 200);
     CHECK(c.http_address == "127.0.0.1");
     CHECK(c.http_port == 8080);

@@ -11,11 +11,15 @@ namespace posd::stream {
 
 namespace {
 
-// A C partition list holding one offset with metadata.
+// A C partition list of offsets with metadata.
 struct offset_list {
     rd_kafka_topic_partition_list_t* list;
+    explicit offset_list(std::size_t size) : list(rd_kafka_topic_partition_list_new(static_cast<int>(size))) {}
     offset_list(const std::string& topic, std::int32_t partition, std::int64_t offset, std::string_view metadata)
-        : list(rd_kafka_topic_partition_list_new(1)) {
+        : offset_list(1) {
+        add(topic, partition, offset, metadata);
+    }
+    void add(const std::string& topic, std::int32_t partition, std::int64_t offset, std::string_view metadata) {
         rd_kafka_topic_partition_t* tp = rd_kafka_topic_partition_list_add(list, topic.c_str(), partition);
         tp->offset = offset;
         if (!metadata.empty()) {
@@ -30,6 +34,14 @@ struct offset_list {
 };
 
 int ms(std::chrono::milliseconds t) { return static_cast<int>(t.count()); }
+
+// True when the consumer is a member of its group (a member id).
+bool has_member_id(RdKafka::KafkaConsumer& consumer) {
+    char* id = rd_kafka_memberid(consumer.c_ptr());
+    const bool member = id && *id;
+    if (id) rd_kafka_mem_free(consumer.c_ptr(), id);
+    return member;
+}
 
 // Classifies a transactional error: abortable ones are aborted here and
 // reported as kafka_error; fatal or fencing ones as fenced_error.
@@ -123,7 +135,15 @@ void batch_publisher::init(std::chrono::milliseconds timeout) {
 void batch_publisher::publish(std::span<const kafka_message> messages, const std::string& input_topic,
                               std::int32_t input_partition, std::int64_t next_offset, std::string_view batch_id,
                               std::chrono::milliseconds timeout) {
-    offset_list offsets(input_topic, input_partition, next_offset, batch_id);
+    const partition_offset one{input_partition, next_offset, std::string(batch_id)};
+    publish(messages, input_topic, std::span(&one, 1), timeout);
+}
+
+void batch_publisher::publish(std::span<const kafka_message> messages, const std::string& input_topic,
+                              std::span<const partition_offset> partition_offsets, std::chrono::milliseconds timeout) {
+    offset_list offsets(partition_offsets.size());
+    for (const partition_offset& o : partition_offsets)
+        offsets.add(input_topic, o.partition, o.next_offset, o.batch_id);
     if (mode_ == delivery_mode::at_least_once) {
         for (const auto& m : messages) produce_message(*producer_, m);
         if (RdKafka::ErrorCode e = producer_->flush(ms(timeout)); e != RdKafka::ERR_NO_ERROR)
@@ -143,7 +163,24 @@ void batch_publisher::publish(std::span<const kafka_message> messages, const std
         if (a && a->is_fatal()) throw fenced_error(std::string(e.what()) + "; abort: " + a->str());
         throw;
     }
+    // The group metadata (generation, member id) fences a zombie: the
+    // coordinator refuses offsets sent with an older generation than the
+    // group's. But a member that has noticed it is out of the group
+    // (session timed out, max.poll.interval.ms exceeded) forgets its member
+    // id (and generation), and the coordinator accepts offsets with no
+    // member and generation -1 from any producer, as it does those of the
+    // old group-id-only API. librdkafka does not rejoin (a new member id)
+    // before this thread has polled again, and marks the assignment lost
+    // until this thread unassigns, so: read the metadata first, then refuse
+    // to send it if there is no member id or the assignment is lost.
     rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer_.c_ptr());
+    if (!group || rd_kafka_assignment_lost(consumer_.c_ptr()) || !has_member_id(consumer_)) {
+        if (group) rd_kafka_consumer_group_metadata_destroy(group);
+        std::unique_ptr<RdKafka::Error> a(producer_->abort_transaction(ms(timeout)));
+        if (a && a->is_fatal()) throw fenced_error(std::string("assignment lost; abort: ") + a->str());
+        throw kafka_error("send_offsets_to_transaction: the consumer's assignment is lost (not a group member "
+                          "any more); the transaction is aborted");
+    }
     rd_kafka_error_t* se = rd_kafka_send_offsets_to_transaction(producer_->c_ptr(), offsets.list, group, ms(timeout));
     rd_kafka_consumer_group_metadata_destroy(group);
     if (se) {

@@ -1,14 +1,23 @@
 #pragma once
-// batch_publisher: step 4 of the exactly-once protocol for one input
-// partition (services/posd/README.md) — a batch's Kafka messages and the
-// input offset after it, committed together.
+// batch_publisher: step 4 of the exactly-once protocol
+// (services/posd/README.md) — the Kafka messages of one flush cycle's
+// batches and, for each input partition of the cycle, the input offset after
+// its batch, committed together.
 //
-// - transactional (real brokers): one producer per input partition with a
-//   stable transactional.id; init() calls init_transactions, which fences
-//   any previous owner of that id. publish() = begin, produce, send the
-//   offset (commit metadata = batch id) to the transaction, commit. The
-//   outputs become visible to read_committed consumers exactly when the
-//   offset commits.
+// - transactional (real brokers): one producer per posd instance with a
+//   stable transactional.id (exactly-once v2, KIP-447); init() calls
+//   init_transactions, which fences the previous incarnation of that id (the
+//   same instance restarted) and aborts its open transaction. publish() =
+//   begin, produce, send every partition's offset (commit metadata = that
+//   partition's batch id) to the transaction with the consumer's group
+//   metadata, commit. The group coordinator refuses offsets sent with a
+//   stale group generation, which is what fences a zombie whose partitions
+//   moved to another instance; and publish() refuses to send offsets once
+//   the consumer knows it is out of its group (no member id, or its
+//   assignment lost), which the coordinator would accept as if from the old
+//   group-id-only API. Call publish() from the thread that polls the
+//   consumer. The outputs become visible to read_committed consumers
+//   exactly when the offsets commit.
 // - at_least_once (the embedded mock cluster, which implements neither
 //   transactions nor read_committed): produce, flush, then commit the offset
 //   (with the batch id) through the consumer. State stays exactly-once (the
@@ -74,6 +83,14 @@ std::unique_ptr<RdKafka::Producer> make_producer(std::map<std::string, std::stri
 // Throws kafka_error on any other failure.
 void produce_message(RdKafka::Producer& producer, const kafka_message& m);
 
+// One input partition's part of a publish: the offset after its batch and
+// the batch's id, committed as the offset's metadata.
+struct partition_offset {
+    std::int32_t partition = 0;
+    std::int64_t next_offset = 0;
+    std::string batch_id;
+};
+
 struct committed_offset {
     std::int64_t offset = 0;
     std::string metadata;
@@ -96,8 +113,15 @@ public:
     // Fences earlier owners (transactional mode). Throws kafka_error.
     void init(std::chrono::milliseconds timeout);
 
-    // Publishes one batch and commits `next_offset` of the input partition
-    // with `batch_id` as its metadata. Throws fenced_error or kafka_error.
+    // Publishes `messages` and commits every partition's offset of
+    // `offsets` (input_topic's partitions, each at most once) with its batch
+    // id as metadata, all in one transaction (at-least-once: produce, flush,
+    // then one offset commit). Throws fenced_error or kafka_error; after a
+    // kafka_error nothing of the call is committed and the caller may
+    // publish the same messages and offsets again.
+    void publish(std::span<const kafka_message> messages, const std::string& input_topic,
+                 std::span<const partition_offset> offsets, std::chrono::milliseconds timeout);
+    // One partition's batch: publish(messages, input_topic, {{p, next_offset, batch_id}}, timeout).
     void publish(std::span<const kafka_message> messages, const std::string& input_topic,
                  std::int32_t input_partition, std::int64_t next_offset, std::string_view batch_id,
                  std::chrono::milliseconds timeout);
