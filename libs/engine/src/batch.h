@@ -71,6 +71,8 @@ struct position_entry {
     model::position pos;
     contribution contributed;
     const std::string* key = nullptr; // the overlay's key (stable: the map is node-based)
+    // Its cusip's concentration in its account, once looked up (stable too).
+    struct concentration_entry* conc = nullptr;
     bool dirty = false;
     bool in_store = false;
 };
@@ -166,6 +168,8 @@ private:
     position_entry& position(const std::string& key, const model::activity_record* rec);
     account_entry& account(const std::string& key, const model::position* pos);
     concentration_entry& concentration(account_entry& a, const std::string& account_key, const std::string& cusip);
+    // The position's cusip's concentration (looked up once per batch).
+    concentration_entry& concentration(position_entry& pe, account_entry& a, const std::string& account_key);
     managed_entry& managed(const std::string& key);
     void move_sums(account_entry& a, model::portfolio_concentration& c, const contribution& from,
                    const contribution& to);
@@ -216,7 +220,7 @@ private:
     std::span<const model::margin_rule> rules_for(const model::margin_balance& bal, std::string& name) const;
     void evaluate(account_entry& ae);
     static decimal gross_of(const account_entry& ae) { return ae.bal.mv_td_long + ae.bal.mv_td_short; }
-    void stamp_concentration(account_entry& ae, const std::string& cusip);
+    void stamp_concentration(position_entry& pe, account_entry& ae);
     void set_house_requirement(position_entry& pe, account_entry& ae, const std::string& account_key);
     void revalue_positions(side_changes& changes, balances_before& accounts_before,
                            const account_settlements& settled, bool roll_prices, const model::event_cause& cause);
@@ -238,6 +242,7 @@ private:
     std::set<std::uint64_t> released_;
     std::optional<group> group_;
     std::string account_key_, position_key_; // the record's keys (admission)
+    std::string side_account_key_;           // a position's account key outside the record path
 };
 
 } // namespace posd::engine::detail

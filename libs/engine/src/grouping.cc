@@ -39,7 +39,7 @@ void batch::close_group() {
     std::optional<valuation> v = refresh(pe, ae, *ae.key, *pe.key, g.product_line, false);
     if (v) {
         set_house_requirement(pe, ae, *ae.key);
-        stamp_concentration(ae, pe.pos.cusip);
+        stamp_concentration(pe, ae);
     }
     evaluate(ae);
     const model::event_cause cause{.kind = model::cause_kind::activity};

@@ -61,6 +61,11 @@ concentration_entry& batch::concentration(account_entry& a, const std::string& a
     return a.concs.emplace(cusip, std::move(c)).first->second;
 }
 
+concentration_entry& batch::concentration(position_entry& pe, account_entry& a, const std::string& account_key) {
+    if (!pe.conc) pe.conc = &concentration(a, account_key, pe.pos.cusip);
+    return *pe.conc;
+}
+
 managed_entry& batch::managed(const std::string& key) {
     auto it = managed_.find(key);
     if (it != managed_.end()) return it->second;

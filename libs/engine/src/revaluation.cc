@@ -105,7 +105,7 @@ std::optional<valuation> batch::refresh(position_entry& pe, account_entry& ae, c
     // once the account's gross reflects this and any other re-valuation.
     contribution now = contribution::of(p);
     now.house_req = pe.contributed.house_req;
-    concentration_entry& ce = concentration(ae, account_key, p.cusip);
+    concentration_entry& ce = concentration(pe, ae, account_key);
     move_sums(ae, ce.conc, pe.contributed, now);
     mark_conc_dirty(ae, ce);
     pe.contributed = now;
@@ -132,10 +132,11 @@ void batch::evaluate(account_entry& ae) {
 
 // Records the concentration of a cusip as of its change (only the cusips
 // that changed, so that the stored value does not depend on batching).
-void batch::stamp_concentration(account_entry& ae, const std::string& cusip) {
+void batch::stamp_concentration(position_entry& pe, account_entry& ae) {
     std::string rule_name;
     rules_for(ae.bal, rule_name);
-    auto& c = ae.concs.find(cusip)->second.conc;
+    vassert(pe.conc != nullptr, "concentration of a position in {} stamped before it was valued", pe.pos.cusip);
+    auto& c = pe.conc->conc;
     c.cusip_conc = concentration_of(c, gross_of(ae));
     c.acct_category_conc = rule_name;
 }
@@ -144,7 +145,7 @@ void batch::stamp_concentration(account_entry& ae, const std::string& cusip) {
 // moving the concentration's and the account's sums by the difference.
 void batch::set_house_requirement(position_entry& pe, account_entry& ae, const std::string& account_key) {
     model::position& p = pe.pos;
-    model::portfolio_concentration& c = concentration(ae, account_key, p.cusip).conc;
+    model::portfolio_concentration& c = concentration(pe, ae, account_key).conc;
     if (!p.contributes_to_equity) {
         p.house_req = decimal{};
     } else {
@@ -168,7 +169,6 @@ void batch::revalue_positions(side_changes& changes, balances_before& accounts_b
         const std::string* key;
         position_entry* pe;
         account_entry* ae;
-        std::string account_key;
         valued_fields start;
         std::optional<valuation> v;
         std::vector<std::string>* ids;
@@ -176,19 +176,22 @@ void batch::revalue_positions(side_changes& changes, balances_before& accounts_b
     std::vector<item> items;
     for (auto& [k, ch] : changes) {
         position_entry& pe = position(k, nullptr);
-        std::string ak = pe.pos.account().value();
-        account_entry& ae = account(ak, &pe.pos);
-        accounts_before.try_emplace(ak, ae.bal);
+        const model::position& p = pe.pos;
+        // The account key in a reused buffer; from here on the overlay's own.
+        model::write_account_key(side_account_key_, p.firm_postrmt, p.ledger_postrmt, p.branch_postrmt,
+                                 p.base_postrmt);
+        account_entry& ae = account(side_account_key_, &pe.pos);
+        accounts_before.try_emplace(*ae.key, ae.bal);
         valued_fields start = valued_fields::of(pe.pos);
-        auto v = refresh(pe, ae, ak, k, std::nullopt, roll_prices);
-        items.push_back({&k, &pe, &ae, std::move(ak), start, std::move(v), &ch});
+        auto v = refresh(pe, ae, *ae.key, k, std::nullopt, roll_prices);
+        items.push_back({&k, &pe, &ae, start, std::move(v), &ch});
     }
     // House requirements and concentrations once every position has
     // moved, so that the order of positions does not matter.
     for (auto& it : items)
-        if (it.v) set_house_requirement(*it.pe, *it.ae, it.account_key);
+        if (it.v) set_house_requirement(*it.pe, *it.ae, *it.ae->key);
     for (auto& it : items)
-        if (it.v) stamp_concentration(*it.ae, it.pe->pos.cusip);
+        if (it.v) stamp_concentration(*it.pe, *it.ae);
     for (auto& [ak, before] : accounts_before) evaluate(accounts_.at(ak));
     for (auto& it : items) {
         position_entry& pe = *it.pe;

@@ -74,8 +74,11 @@ void batch::release_settlements(date through, side_changes& changes, balances_be
         position_entry& pe = position(s.position_key, nullptr);
         pe.pos.sd_qty += s.sd_qty;
         mark_dirty(pe);
-        const std::string ak = model::account_of(model::position_key{s.position_key}).value();
-        account_entry& ae = account(ak, &pe.pos);
+        const model::position& p = pe.pos;
+        model::write_account_key(side_account_key_, p.firm_postrmt, p.ledger_postrmt, p.branch_postrmt,
+                                 p.base_postrmt);
+        account_entry& ae = account(side_account_key_, &pe.pos);
+        const std::string& ak = *ae.key;
         accounts_before.try_emplace(ak, ae.bal);
         if (s.currency.empty() || s.currency == ae.bal.base_currency) {
             ae.bal.sd_bal += s.sd_bal;
