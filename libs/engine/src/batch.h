@@ -23,7 +23,6 @@
 #include "engine/valuation.h"
 
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -239,7 +238,7 @@ private:
     std::vector<managed_entry*> managed_order_;
     std::vector<account_entry*> account_order_;
     std::unordered_set<std::string_view> applied_in_batch_;
-    std::set<std::uint64_t> released_;
+    std::unordered_set<std::uint64_t> released_; // sequences of the settlements released
     std::optional<group> group_;
     std::string account_key_, position_key_; // the record's keys (admission)
     std::string side_account_key_;           // a position's account key outside the record path

@@ -148,7 +148,7 @@ template <typename WriteSet> void memory_state::apply_impl(WriteSet&& ws) {
         vassert(n == 1, "released pending settlement {} not found", s.sequence);
     }
     for (auto& s : ws.pending_added) {
-        auto [it, inserted] = p.pending.emplace(std::pair{s.settle_date.days(), s.sequence}, s);
+        auto [it, inserted] = p.pending.emplace(std::pair{s.settle_date.days(), s.sequence}, pass<W>(s));
         (void)it;
         vassert(inserted, "pending settlement {} added twice", s.sequence);
     }

@@ -67,10 +67,8 @@ void batch::release_settlements(date through, side_changes& changes, balances_be
         return std::pair{a.settle_date, a.sequence} < std::pair{b.settle_date, b.sequence};
     });
     for (auto& s : due) {
-        if (!released_.contains(s.sequence)) {
-            released_.insert(s.sequence);
-            ws_.pending_released.push_back(s);
-        }
+        // Handed to the write set (moved) once this settlement is applied.
+        const bool release = released_.insert(s.sequence).second;
         position_entry& pe = position(s.position_key, nullptr);
         pe.pos.sd_qty += s.sd_qty;
         mark_dirty(pe);
@@ -88,6 +86,7 @@ void batch::release_settlements(date through, side_changes& changes, balances_be
         }
         changes[s.position_key].push_back(s.activity_id);
         settled[ak].push_back(s.activity_id);
+        if (release) ws_.pending_released.push_back(std::move(s));
     }
 }
 
