@@ -268,6 +268,17 @@ decimal decimal::round(int places) const {
     vassert(places >= 0 && places <= scale, "places {}", places);
     if (places == scale) return *this;
     raw_t step = pow10(scale - places);
+    if (raw_ >= INT64_MIN && raw_ <= INT64_MAX) {
+        // Nearly every value fits 64 bits: the same division and rounding
+        // without a 128-bit division (a library call).
+        const auto v = static_cast<std::int64_t>(raw_);
+        const auto s = static_cast<std::int64_t>(step);
+        std::int64_t q = v / s;
+        const std::int64_t r = v % s;
+        // |r| < s <= 10^9: twice it fits.
+        if ((r < 0 ? -r : r) * 2 >= s) q += v < 0 ? -1 : 1;
+        return from_raw(raw_t{q} * step);
+    }
     return from_raw(div_round(raw_, step) * step);
 }
 
@@ -296,6 +307,18 @@ std::optional<decimal> decimal::mul(decimal a, decimal b) {
     uint128_t x = static_cast<uint128_t>(a.raw_ < 0 ? -a.raw_ : a.raw_);
     uint128_t y = static_cast<uint128_t>(b.raw_ < 0 ? -b.raw_ : b.raw_);
     const uint128_t u = static_cast<uint128_t>(unit);
+    if ((x >> 64) == 0 && (y >> 64) == 0) {
+        // Both magnitudes fit 64 bits (nearly every value): the same terms
+        // with 64-bit divisions by the constant, none of which can overflow
+        // (xq, yq < 2^35, xr, yr < 2^30, so the sum stays below 2^100).
+        const auto x64 = static_cast<std::uint64_t>(x), y64 = static_cast<std::uint64_t>(y);
+        const std::uint64_t xq64 = x64 / unit64, xr64 = x64 % unit64, yq64 = y64 / unit64, yr64 = y64 % unit64;
+        const std::uint64_t t4 = xr64 * yr64; // < 10^18
+        const std::uint64_t t4q = t4 / unit64 + (t4 % unit64 * 2 >= unit64 ? 1 : 0);
+        const uint128_t sum = uint128_t{xq64} * yq64 * u + uint128_t{xq64} * yr64 + uint128_t{xr64} * yq64 + t4q;
+        const raw_t r = static_cast<raw_t>(sum);
+        return from_raw(neg ? -r : r);
+    }
     uint128_t xq = x / u, xr = x % u, yq = y / u, yr = y % u;
     uint128_t t1, t2, t3, sum;
     if (__builtin_mul_overflow(xq, yq, &t1) || __builtin_mul_overflow(t1, u, &t1)) return std::nullopt;
@@ -318,6 +341,20 @@ std::optional<decimal> decimal::div(decimal a, decimal b) {
     uint128_t y = static_cast<uint128_t>(b.raw_ < 0 ? -b.raw_ : b.raw_);
     // Long division: whole part, then nine fraction digits one at a time, so
     // no intermediate exceeds 10 * y; then round half away from zero.
+    if ((x >> 64) == 0 && (y >> 59) == 0) {
+        // The same steps in 64 bits (10 * y < 2^63; frac < 10^10).
+        const auto x64 = static_cast<std::uint64_t>(x), y64 = static_cast<std::uint64_t>(y);
+        std::uint64_t q64 = x64 / y64, r64 = x64 % y64, frac64 = 0;
+        for (int i = 0; i < scale; ++i) {
+            r64 *= 10;
+            frac64 = frac64 * 10 + r64 / y64;
+            r64 %= y64;
+        }
+        if (r64 >= y64 - r64) ++frac64;
+        // q64 < 2^64: times 10^9 plus frac stays below 2^94.
+        const raw_t v = static_cast<raw_t>(uint128_t{q64} * unit64 + frac64);
+        return from_raw(neg ? -v : v);
+    }
     uint128_t q = x / y, r = x % y;
     uint128_t result;
     if (__builtin_mul_overflow(q, static_cast<uint128_t>(unit), &result)) return std::nullopt;

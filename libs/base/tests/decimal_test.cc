@@ -152,3 +152,52 @@ TEST_CASE("the fast path's limits: 18 digits, 9 after the point") {
     CHECK(decimal::parse("-1.000000001", out) == pe::none);
     CHECK(out.raw() == -1'000'000'001);
 }
+
+// mul, div and round take a 64-bit path when the magnitudes fit 64 bits;
+// both paths must give the exact, half-away-from-zero result. The
+// reference here computes it directly in 128 bits, which holds for
+// magnitudes below 2^64.
+TEST_CASE("decimal mul, div and round agree with an exact 128-bit reference on both paths") {
+    using posd::uint128_t;
+    using raw = decimal::raw_type;
+    const uint128_t unit = static_cast<uint128_t>(decimal::unit);
+    std::mt19937_64 rng(20261203);
+    auto magnitude = [&rng] {
+        // Every size from one digit to just past 64 bits.
+        const int bits = static_cast<int>(rng() % 66) + 1;
+        uint128_t v = (static_cast<uint128_t>(rng()) << 64) | rng();
+        return bits >= 128 ? v : v & ((uint128_t{1} << bits) - 1);
+    };
+    auto signed_of = [&rng](uint128_t m) { return rng() % 2 ? -static_cast<raw>(m) : static_cast<raw>(m); };
+    for (int i = 0; i < 200000; ++i) {
+        const uint128_t xm = magnitude(), ym = magnitude();
+        const raw x = signed_of(xm), y = signed_of(ym);
+        const bool neg = (x < 0) != (y < 0);
+        const decimal a = decimal::from_raw(x), b = decimal::from_raw(y);
+        if ((xm >> 64) == 0 && (ym >> 64) == 0) {
+            const uint128_t p = xm * ym;
+            const uint128_t q = p / unit + (p % unit * 2 >= unit ? 1 : 0);
+            const raw want = neg ? -static_cast<raw>(q) : static_cast<raw>(q);
+            auto got = decimal::mul(a, b);
+            REQUIRE(got.has_value());
+            CHECK(got->raw() == want);
+        }
+        if (ym != 0 && (xm >> 64) == 0) {
+            const uint128_t n = xm * unit;
+            uint128_t q = n / ym;
+            const uint128_t r = n % ym;
+            if (r >= ym - r) ++q;
+            const raw want = neg ? -static_cast<raw>(q) : static_cast<raw>(q);
+            auto got = decimal::div(a, b);
+            REQUIRE(got.has_value());
+            CHECK(got->raw() == want);
+        }
+        const int places = static_cast<int>(rng() % 10);
+        raw step = 1;
+        for (int k = places; k < decimal::scale; ++k) step *= 10;
+        raw q = x / step;
+        const raw r = x % step;
+        if ((r < 0 ? -r : r) * 2 >= step) q += x < 0 ? -1 : 1;
+        CHECK(a.round(places).raw() == q * step);
+    }
+}

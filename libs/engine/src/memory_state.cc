@@ -32,13 +32,21 @@ bool memory_state::load_balance(std::string_view key, model::margin_balance& out
     return true;
 }
 
+namespace {
+void write_concentration_key(std::string& out, std::string_view account, std::string_view cusip) {
+    out.clear();
+    out.append(account);
+    out.push_back('|');
+    out.append(cusip);
+}
+} // namespace
+
 bool memory_state::load_concentration(std::string_view account, std::string_view cusip,
                                       model::portfolio_concentration& out) {
-    auto it = concentrations_.find(account);
-    if (it == concentrations_.end()) return false;
-    auto c = it->second.find(cusip);
-    if (c == it->second.end()) return false;
-    out = c->second;
+    write_concentration_key(conc_key_buffer_, account, cusip);
+    auto it = concentration_index_.find(conc_key_buffer_);
+    if (it == concentration_index_.end()) return false;
+    out = *it->second;
     return true;
 }
 
@@ -122,18 +130,25 @@ template <typename WriteSet> void memory_state::apply_impl(WriteSet&& ws) {
         else balances_.emplace(key, pass<W>(b));
     }
     for (auto& c : ws.concentrations) {
+        write_concentration_key(conc_key_buffer_, c.account, c.cusip);
+        auto indexed = concentration_index_.find(conc_key_buffer_);
+        if (indexed != concentration_index_.end()) {
+            *indexed->second = pass<W>(c);
+            continue;
+        }
         auto acct = concentrations_.find(c.account);
         if (acct == concentrations_.end()) acct = concentrations_.try_emplace(c.account).first;
-        auto it = acct->second.find(c.cusip);
-        if (it != acct->second.end()) it->second = pass<W>(c);
-        else acct->second.emplace(c.cusip, pass<W>(c));
+        std::string cusip = c.cusip;
+        auto [it, inserted] = acct->second.emplace(std::move(cusip), pass<W>(c));
+        vassert(inserted, "concentration {} {} missing from the index", model::mask_account(c.account), it->first);
+        concentration_index_.emplace(conc_key_buffer_, &it->second);
     }
     for (auto& s : ws.pending_released) {
         auto n = p.pending.erase({s.settle_date.days(), s.sequence});
         vassert(n == 1, "released pending settlement {} not found", s.sequence);
     }
     for (auto& s : ws.pending_added) {
-        auto [it, inserted] = p.pending.emplace(std::pair{s.settle_date.days(), s.sequence}, s);
+        auto [it, inserted] = p.pending.emplace(std::pair{s.settle_date.days(), s.sequence}, pass<W>(s));
         (void)it;
         vassert(inserted, "pending settlement {} added twice", s.sequence);
     }

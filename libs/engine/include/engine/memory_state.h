@@ -19,6 +19,12 @@ class memory_state final : public state_reader {
 public:
     explicit memory_state(std::size_t applied_ids_retained = limits::applied_ids_retained_default)
         : applied_ids_retained_(applied_ids_retained) {}
+    // Not copyable: its indexes point into its own containers (moving keeps
+    // the nodes, and so the pointers, valid).
+    memory_state(const memory_state&) = delete;
+    memory_state& operator=(const memory_state&) = delete;
+    memory_state(memory_state&&) = default;
+    memory_state& operator=(memory_state&&) = default;
 
     bool load_meta(std::int32_t partition, model::partition_meta& out) override;
     bool load_position(std::string_view position_key, model::position& out) override;
@@ -73,6 +79,11 @@ private:
     string_map<model::managed_position> managed_;
     string_map<model::margin_balance> balances_;
     string_map<std::map<std::string, model::portfolio_concentration, std::less<>>> concentrations_;
+    // The same concentrations by "account|cusip", so that a load is one hash
+    // lookup rather than a walk down an account's tree of cusips (an
+    // omnibus account holds thousands). Points into concentrations_' nodes.
+    string_map<model::portfolio_concentration*> concentration_index_;
+    std::string conc_key_buffer_;
 };
 
 } // namespace posd::engine
