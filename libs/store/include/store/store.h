@@ -8,12 +8,15 @@
 // positions, managed positions, balances, concentrations, pending
 // settlements, applied activity ids and the cusip index), and each
 // partition's outbox — the Kafka messages of the last committed batch, kept
-// until the Kafka transaction that publishes them has committed.
+// until the partition's next commit replaces it (posd never clears it: after
+// a crash, the recovery decision compares the group's committed batch id
+// with the local one and republishes this outbox when Kafka lacks it).
 //
 // Lifecycle: open() opens (or creates) the database at options.path; the
 // destructor closes it. Every write is one atomic rocksdb::WriteBatch.
 //
-// Threading: one thread per partition calls partition(p), commit() for p,
+// Threading: one thread at a time per partition (posd: its one processing
+// thread for every partition) calls partition(p), commit() for p,
 // outbox()/clear_outbox()/meta() for p, and drop_partition(p) /
 // apply_changelog(p) — never two threads for the same partition at once.
 // Different partitions may do all of that concurrently. The read-only
@@ -159,7 +162,8 @@ public:
     // The id of the last batch committed locally (or restored from the
     // changelog); empty when none.
     std::string last_batch_id(std::int32_t p);
-    // Forgets p's outbox once its Kafka transaction has committed.
+    // Forgets p's outbox. posd does not call it (the outbox stays until the
+    // next commit replaces it, for the recovery decision); tools and tests may.
     void clear_outbox(std::int32_t p);
     std::optional<model::partition_meta> meta(std::int32_t p);
 
