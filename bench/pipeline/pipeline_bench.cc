@@ -112,6 +112,18 @@ struct options {
     std::exit(2);
 }
 
+// Ends the JSON object in `out` (with the failure, if any, quotes made
+// harmless) and prints it as one line on stdout.
+void print_result(std::string& out, const std::string& failure) {
+    if (!failure.empty()) {
+        std::string text;
+        for (char ch : failure) text += ch == '"' || ch == '\\' ? '\'' : ch;
+        out += fmt::format(",\"failure\":\"{}\"", text);
+    }
+    out += "}\n";
+    std::fputs(out.c_str(), stdout);
+}
+
 options parse(int argc, char** argv) {
     options o;
     for (int i = 1; i < argc; i += 2) {
@@ -734,13 +746,7 @@ int main(int argc, char** argv) {
                 r.expected_unseen, r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms, r.mean_ms, c.records.records_in, c.batches,
                 c.batches ? static_cast<double>(c.records.records_in) / static_cast<double>(c.batches) : 0.0,
                 ms_json(batch_h), ms_json(commit_h));
-            if (!failure.empty()) {
-                std::string text;
-                for (char ch : failure) text += ch == '"' || ch == '\\' ? '\'' : ch;
-                out += fmt::format(",\"failure\":\"{}\"", text);
-            }
-            out += "}\n";
-            std::fputs(out.c_str(), stdout);
+            print_result(out, failure);
         }
         store.reset();
         std::filesystem::remove_all(state_dir);
@@ -893,12 +899,6 @@ int main(int argc, char** argv) {
                            "\"positions_in_store_after_run\":{}}}",
                            o.prefill_positions, pre.positions_created, pre.records, pre.batches, pre.seconds,
                            static_cast<double>(pre.records) / pre.seconds, prefill_store_keys, positions_in_store);
-    if (!failure.empty()) {
-        std::string text;
-        for (char ch : failure) text += ch == '"' || ch == '\\' ? '\'' : ch;
-        out += fmt::format(",\"failure\":\"{}\"", text);
-    }
-    out += "}\n";
-    std::fputs(out.c_str(), stdout);
+    print_result(out, failure);
     return failure.empty() && c.records.records_in == items.size() ? 0 : 1;
 }

@@ -34,6 +34,9 @@ fail() { echo "FAIL (run $run): $*"; echo "--- posd stderr (tail) ---"; tail -n 
 
 for ((run = 1; run <= runs; run++)); do
   rm -rf "${mnt:?}"/*
+  # The last run's output must not answer for this run's posd (its shell may
+  # not have truncated the file yet when the loop below first reads it).
+  rm -f "$work/posd.out" "$work/posd.err"
   # Small memtables: flushes and compactions write table files while the
   # disk fills, not only the write-ahead log. input.gap=skip: the embedded
   # mock cluster drops a partition's oldest records past its size cap, which
@@ -43,7 +46,7 @@ for ((run = 1; run <= runs; run++)); do
     --business-date=2024-03-04 --input.gap=skip >"$work/posd.out" 2>"$work/posd.err" &
   pid=$!
   for ((i = 0; i < 300; i++)); do
-    grep -q '^http=' "$work/posd.out" && break
+    grep -q '^http=' "$work/posd.out" 2>/dev/null && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
