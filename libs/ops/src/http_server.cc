@@ -543,9 +543,15 @@ std::optional<http_response> http_server::respond(std::string_view request_bytes
     while (!parser.is_done()) {
         auto used = parser.put(net::buffer(request_bytes.data(), request_bytes.size()), ec);
         request_bytes.remove_prefix(used);
-        if (ec == http::error::need_more) ec = {};
+        // need_more: the parser wants bytes past the end, which never come
+        // (the peer closed). It must not be given the same bytes again:
+        // Beast's parser assumes a call after need_more brings more bytes
+        // (a chunked body's last chunk without its CRLF failed a Beast
+        // assertion that way, found by fuzz_http_request).
+        const bool needs_more = ec == http::error::need_more;
+        if (needs_more) ec = {};
         if (ec) return refused_request_response(ec);
-        if (used == 0 && !parser.is_done()) { // needs bytes past the end: the peer closed
+        if (needs_more || (used == 0 && !parser.is_done())) {
             if (!parser.got_some()) return std::nullopt;
             parser.put_eof(ec);
             if (ec || !parser.is_done()) return refused_request_response(ec ? ec : http::error::partial_message);
