@@ -167,6 +167,7 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         props["partition.assignment.strategy"] = "cooperative-sticky";
         props.try_emplace("client.id", settings.instance_id);
         set_producer_limits();
+        set_fetch_limit(props);
         if (!settings.advertised_http.empty())
             props["client.id"] = member_client_id(props["client.id"], settings.advertised_http);
         auto conf = stream::make_conf(props);
@@ -187,6 +188,26 @@ struct kafka_service::impl : RdKafka::RebalanceCb {
         // none assigned (an idle member of a large group), false from an
         // assignment until its partitions are recovered.
         set_ready(true);
+    }
+
+    // The consumer's max.partition.fetch.bytes at least the activity
+    // topic's max.message.bytes (unless set explicitly): a record larger
+    // than the per-partition fetch size is returned only when its partition
+    // comes first in a fetch, and a test saw such a partition go unread for
+    // 60 s on a loaded machine. Without DescribeConfigs, librdkafka's default.
+    void set_fetch_limit(std::map<std::string, std::string>& props) {
+        if (settings.mode == stream::delivery_mode::at_least_once || props.contains("max.partition.fetch.bytes"))
+            return;
+        try {
+            const std::vector<std::string> activity{settings.topics.activity};
+            const std::int64_t bytes =
+                stream::topic_max_message_bytes(settings.kafka, activity, settings.kafka_timeout).at(settings.topics.activity);
+            if (bytes > 1'048'576) props["max.partition.fetch.bytes"] = std::to_string(bytes);
+        } catch (const stream::kafka_error& e) {
+            ops::log_warn("cannot read the activity topic's max.message.bytes; the consumer keeps librdkafka's "
+                          "max.partition.fetch.bytes (1048576)",
+                          {{"error", e.what()}});
+        }
     }
 
     // The producers' message.max.bytes and batch.size from the output
